@@ -1,0 +1,123 @@
+namespace SliceLearning.Slicing;
+
+/// <summary>Entry point for building a <see cref="SliceSet{T}"/>.</summary>
+public static class SliceSet
+{
+    /// <summary>Starts a builder for SFs over examples of type <typeparamref name="T"/>.</summary>
+    public static SliceSetBuilder<T> For<T>() => new();
+}
+
+/// <summary>Collects slicing functions; <see cref="Build"/> validates them.</summary>
+/// <typeparam name="T">The type of one data example.</typeparam>
+public sealed class SliceSetBuilder<T>
+{
+    private readonly List<ISlicingFunction<T>> _functions = new();
+    private bool _built;
+
+    /// <summary>Adds an SF written as a lambda.</summary>
+    public SliceSetBuilder<T> Add(string name, Func<T, bool> isMember) => Add(new SlicingFunction<T>(name, isMember));
+
+    /// <summary>Adds an SF implemented as a class (for reuse across data sets).</summary>
+    public SliceSetBuilder<T> Add(ISlicingFunction<T> function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        if (_built) throw new InvalidOperationException("This builder has already built its SliceSet; start a new one with SliceSet.For<T>().");
+        _functions.Add(function);
+        return this;
+    }
+
+    /// <summary>Validates the SFs and returns the immutable set.</summary>
+    /// <exception cref="ArgumentException">No SFs, or a name that is empty, duplicated, reserved or not a valid file/column name.</exception>
+    public SliceSet<T> Build()
+    {
+        _built = true;
+        return new SliceSet<T>(_functions);
+    }
+}
+
+/// <summary>
+/// An immutable, validated list of k slicing functions. Applying it to data gives a
+/// <see cref="SliceMatrix"/> with k + 1 columns, the base slice first.
+/// </summary>
+/// <typeparam name="T">The type of one data example.</typeparam>
+public sealed class SliceSet<T> : IReadOnlyList<ISlicingFunction<T>>
+{
+    private readonly ISlicingFunction<T>[] _functions;
+
+    internal SliceSet(IEnumerable<ISlicingFunction<T>> functions)
+    {
+        _functions = functions.ToArray();
+        SliceNameRules.Validate(_functions.Select(f => f.Name).ToArray());
+        SliceNames = new[] { SliceMatrix.BaseSliceName }.Concat(_functions.Select(f => f.Name)).ToArray();
+    }
+
+    /// <summary>Number of SFs, k.</summary>
+    public int Count => _functions.Length;
+
+    /// <summary>Matrix column names: the base slice, then each SF in order (k + 1 names).</summary>
+    public IReadOnlyList<string> SliceNames { get; }
+
+    /// <inheritdoc />
+    public ISlicingFunction<T> this[int index] => _functions[index];
+
+    /// <summary>
+    /// Applies every SF to every example. (Simple sequential version; the Slicing issue replaces
+    /// it with a parallel applier with progress, cancellation and an error policy.)
+    /// </summary>
+    public SliceMatrix Apply(IReadOnlyList<T> data, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        int n = data.Count;
+        var columns = new ulong[Count + 1][];
+        for (int c = 0; c <= Count; c++) columns[c] = new ulong[SliceMatrix.WordCount(n)];
+        for (int row = 0; row < n; row++)
+        {
+            if ((row & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
+            for (int f = 0; f < _functions.Length; f++)
+            {
+                bool member;
+                try { member = _functions[f].IsMember(data[row]); }
+                catch (Exception ex)
+                {
+                    throw new SliceDataException($"Slicing function '{_functions[f].Name}' threw on row {row}: {ex.Message}", nameof(data), _functions[f].Name, row, ex);
+                }
+                if (member) columns[f + 1][row >> 6] |= 1UL << (row & 63);
+            }
+        }
+        return new SliceMatrix(SliceNames, n, columns);
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<ISlicingFunction<T>> GetEnumerator() => ((IEnumerable<ISlicingFunction<T>>)_functions).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>The rules a slice name must follow.</summary>
+internal static class SliceNameRules
+{
+    public static void Validate(IReadOnlyList<string> names)
+    {
+        if (names.Count == 0)
+            throw new ArgumentException("A SliceSet needs at least one slicing function; add one with .Add(name, predicate).", nameof(names));
+        var problems = new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < names.Count; i++)
+        {
+            string name = names[i];
+            if (string.IsNullOrWhiteSpace(name)) { problems.Add($"SF #{i} has an empty name."); continue; }
+            if (string.Equals(name, SliceMatrix.BaseSliceName, StringComparison.OrdinalIgnoreCase))
+                problems.Add($"SF #{i} is named '{name}', which is reserved for the base slice (all examples).");
+            if (!seen.Add(name))
+                problems.Add($"SF #{i} is named '{name}', like an earlier SF (names are compared ignoring case).");
+            if (!IsSafeName(name))
+                problems.Add($"SF #{i} is named '{name}'; use only letters, digits, '_', '-' and '.', at most 64 characters, not starting with '.' or '-', so it works as a file and column name.");
+        }
+        if (problems.Count > 0)
+            throw new ArgumentException("Invalid slicing functions:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)), nameof(names));
+    }
+
+    private static bool IsSafeName(string name) =>
+        name.Length <= 64 && name[0] != '.' && name[0] != '-'
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+}
