@@ -11,7 +11,8 @@ namespace SliceLearning.Benchmarks;
 /// Run: dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SliceApplyBenchmarks*'
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8)]
+[MinColumn, MedianColumn]
+[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 12)]
 public class SliceApplyBenchmarks
 {
     /// <summary>One example: a few numeric and categorical fields.</summary>
