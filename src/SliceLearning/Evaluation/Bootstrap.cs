@@ -9,20 +9,21 @@ internal static class Bootstrap
     public static int SliceSeed(int seed, int column) => HashCode.Combine(seed, column, 0x51ce);
 
     /// <summary>Percentile intervals of the five metrics over resamples of <paramref name="cells"/>.</summary>
-    public static MetricIntervals Intervals(int[] cells, int numClasses, int resamples, double level, int seed)
+    /// <remarks>Resample b draws from its own generator seeded by (seed, b), so resamples run in parallel and the result does not depend on threading.</remarks>
+    public static MetricIntervals Intervals(int[] cells, int numClasses, int resamples, double level, int seed, int maxDegreeOfParallelism = -1)
     {
         var values = new double[MetricCount][];
         for (int m = 0; m < MetricCount; m++) values[m] = new double[resamples];
-        var random = new Random(seed);
-        var confusion = new long[numClasses * numClasses];
         int n = cells.Length;
-        for (int b = 0; b < resamples; b++)
+        Parallel.For(0, resamples, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, () => new long[numClasses * numClasses], (b, _, confusion) =>
         {
             Array.Clear(confusion);
-            for (int i = 0; i < n; i++) confusion[cells[random.Next(n)]]++;
+            var random = new SplitMix64(seed, b);
+            for (int i = 0; i < n; i++) confusion[cells[random.Below(n)]]++;
             var metrics = ClassificationMetrics.FromConfusion(confusion, numClasses);
             for (int m = 0; m < MetricCount; m++) values[m][b] = metrics.Get((Metric)m);
-        }
+            return confusion;
+        }, _ => { });
         return MetricIntervals.FromArray(values.Select(v => Percentile(v, level)).ToArray());
     }
 
@@ -33,24 +34,23 @@ internal static class Bootstrap
     {
         var values = new double[MetricCount][];
         for (int m = 0; m < MetricCount; m++) values[m] = new double[resamples];
-        var random = new Random(seed);
-        var a = new long[numClasses * numClasses];
-        var b = new long[numClasses * numClasses];
         int n = baselineCells.Length;
-        for (int r = 0; r < resamples; r++)
+        int cells = numClasses * numClasses;
+        Parallel.For(0, resamples, () => new long[2 * cells], (r, _, counts) =>
         {
-            Array.Clear(a);
-            Array.Clear(b);
+            Array.Clear(counts);
+            var random = new SplitMix64(seed, r);
             for (int i = 0; i < n; i++)
             {
-                int row = random.Next(n);
-                a[baselineCells[row]]++;
-                b[candidateCells[row]]++;
+                int row = random.Below(n);
+                counts[baselineCells[row]]++;
+                counts[cells + candidateCells[row]]++;
             }
-            var ma = ClassificationMetrics.FromConfusion(a, numClasses);
-            var mb = ClassificationMetrics.FromConfusion(b, numClasses);
+            var ma = ClassificationMetrics.FromConfusion(counts.AsSpan(0, cells), numClasses);
+            var mb = ClassificationMetrics.FromConfusion(counts.AsSpan(cells, cells), numClasses);
             for (int m = 0; m < MetricCount; m++) values[m][r] = mb.Get((Metric)m) - ma.Get((Metric)m);
-        }
+            return counts;
+        }, _ => { });
         return MetricIntervals.FromArray(values.Select(v => Percentile(v, level)).ToArray());
     }
 
@@ -69,5 +69,28 @@ internal static class Bootstrap
         int upper = Math.Min(lower + 1, sorted.Length - 1);
         double fraction = position - lower;
         return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction;
+    }
+
+    /// <summary>SplitMix64 (Steele, Lea &amp; Flood 2014): tiny, fast, well mixed; one per resample.</summary>
+    private struct SplitMix64
+    {
+        private ulong _state;
+
+        public SplitMix64(int seed, int stream)
+        {
+            _state = ((ulong)(uint)seed << 32 | (uint)stream) * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL;
+            Next();
+        }
+
+        public ulong Next()
+        {
+            ulong z = _state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+
+        /// <summary>Uniform in [0, n) by Lemire's multiply-shift (bias below 2^-32 for n &lt; 2^31, negligible here).</summary>
+        public int Below(int n) => (int)(((Next() >> 32) * (ulong)n) >> 32);
     }
 }
