@@ -92,7 +92,7 @@ internal static class Bootstrap
         for (int m = 0; m < MetricCount; m++) values[m] = new double[resamples];
         int k = categories.Code.Length;
         bool multinomial = n > RowsPerCategoryForMultinomial * k;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism };
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : maxDegreeOfParallelism };
         Parallel.For(0, resamples, parallel, () => (Counts: new long[k], Scratch: new long[scratchSize]), (b, _, local) =>
         {
             var random = new SplitMix64(seed, b);
