@@ -1,3 +1,4 @@
+using SliceLearning.Evaluation;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
 using SliceLearning.Training;
@@ -33,19 +34,16 @@ public sealed class LearningTests(ITestOutputHelper output)
                 .WithOptimizer(OptimizerOptions.Adam(0.003)).WithSeed(3).Fit();
         }
 
-        var labels = Array.ConvertAll(test.Labels.data<long>().ToArray(), l => (int)l);
-        var (vp, vanillaClasses) = vanilla.Predict(test.Features);
-        var (sp, sramClasses) = sram.Predict(test.Features);
-        vp.Dispose();
-        sp.Dispose();
-        double vanillaOverall = ScoreMath.F1(labels, vanillaClasses, 2), sramOverall = ScoreMath.F1(labels, sramClasses, 2);
-        output.WriteLine($"overall F1: vanilla {vanillaOverall:F3}, SRAM {sramOverall:F3}");
+        var options = new SliceReportOptions { BootstrapResamples = 0 };
+        var vanillaReport = vanilla.Evaluate(test, options);
+        var sramReport = sram.Evaluate(test, options);
+        output.WriteLine("vanilla" + Environment.NewLine + vanillaReport.ToTable());
+        output.WriteLine("SRAM" + Environment.NewLine + sramReport.ToTable());
+        double vanillaOverall = vanillaReport["base"].Metrics.F1, sramOverall = sramReport["base"].Metrics.F1;
         double vanillaSlices = 0, sramSlices = 0;
         foreach (var slice in new[] { "disc_a", "disc_b" })
         {
-            var members = test.Slices.Column(test.Slices.IndexOf(slice));
-            double v = ScoreMath.F1(labels, vanillaClasses, 2, members), s = ScoreMath.F1(labels, sramClasses, 2, members);
-            output.WriteLine($"{slice} ({members.Count(b => b)} rows) F1: vanilla {v:F3}, SRAM {s:F3}");
+            double v = vanillaReport[slice].Metrics.F1, s = sramReport[slice].Metrics.F1;
             Assert.True(s > v + 0.1, $"{slice}: SRAM F1 {s:F3} should beat vanilla {v:F3} by more than 0.1");
             vanillaSlices += v / 2;
             sramSlices += s / 2;
