@@ -46,7 +46,7 @@ internal static class SliceApplier<T>
                 int start = w << 6;
                 int count = Math.Min(64, n - start);
                 ReadOnlySpan<T> rows;
-                if (array is not null) rows = array.AsSpan(start, count);
+                if (array is not null) rows = new ReadOnlySpan<T>(array, start, count); // no covariance check (a string[] passed as object[] is fine)
                 else if (list is not null) rows = CollectionsMarshal.AsSpan(list).Slice(start, count);
                 else
                 {
