@@ -21,7 +21,9 @@ public sealed record OnnxInitializer(string Name, long[] Shape, int DataType, fl
 /// <param name="Inputs">Input value names, in order.</param>
 /// <param name="Outputs">Output value names, in order.</param>
 /// <param name="IntAttributes">The node's integer attributes (e.g. <c>transB</c>).</param>
-public sealed record OnnxNode(string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs, IReadOnlyDictionary<string, long> IntAttributes);
+/// <param name="IntListAttributes">The node's integer-list attributes (e.g. <c>strides</c>, <c>pads</c>).</param>
+public sealed record OnnxNode(string OpType, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
+    IReadOnlyDictionary<string, long> IntAttributes, IReadOnlyDictionary<string, long[]> IntListAttributes);
 
 /// <summary>
 /// The weights and graph structure of an ONNX model file, read with OnnxSharp's generated ONNX
@@ -106,7 +108,9 @@ public sealed class OnnxWeightFile
         var nodes = model.Graph.Node.Select(n => new OnnxNode(
             n.OpType, n.Input.ToArray(), n.Output.ToArray(),
             n.Attribute.Where(a => a.Type == global::Onnx.AttributeProto.Types.AttributeType.Int)
-                .ToDictionary(a => a.Name, a => a.I, StringComparer.Ordinal))).ToArray();
+                .ToDictionary(a => a.Name, a => a.I, StringComparer.Ordinal),
+            n.Attribute.Where(a => a.Type == global::Onnx.AttributeProto.Types.AttributeType.Ints)
+                .ToDictionary(a => a.Name, a => a.Ints.ToArray(), StringComparer.Ordinal))).ToArray();
         long opset = model.OpsetImport.Where(o => string.IsNullOrEmpty(o.Domain)).Select(o => o.Version).DefaultIfEmpty(0).Max();
         return new OnnxWeightFile(source, initializers, nodes, model.ProducerName ?? "", opset);
     }
