@@ -23,15 +23,15 @@ internal static class WeightAssignment
             if (b.dtype == ScalarType.Float32) targets[name] = b;
 
         var problems = new List<string>();
-        foreach (var name in targets.Keys.Where(k => !sources.ContainsKey(k)).Order(StringComparer.Ordinal))
-            problems.Add($"no weights for '{name}' {Shape(targets[name].shape)}");
-        foreach (var name in sources.Keys.Where(k => !targets.ContainsKey(k)).Order(StringComparer.Ordinal))
-            problems.Add($"'{name}' (from {sources[name].Origin}) has no place in the model");
-        foreach (var (name, target) in targets)
+        foreach (var (name, target) in targets.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
             if (sources.TryGetValue(name, out var s) && !s.Shape.SequenceEqual(target.shape))
                 problems.Add($"'{name}' (from {s.Origin}) has shape {Shape(s.Shape)}, the model needs {Shape(target.shape)}");
         }
+        foreach (var name in targets.Keys.Where(k => !sources.ContainsKey(k)).Order(StringComparer.Ordinal))
+            problems.Add($"no weights for '{name}' {Shape(targets[name].shape)}");
+        foreach (var name in sources.Keys.Where(k => !targets.ContainsKey(k)).Order(StringComparer.Ordinal))
+            problems.Add($"'{name}' (from {sources[name].Origin}) has no place in the model");
         if (problems.Count > 0)
             throw new InvalidDataException(
                 $"'{file}' does not match {expected}: {problems.Count} problem(s): " + string.Join("; ", problems.Take(8)) +

@@ -84,12 +84,12 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>, IBackbone
     {
         ArgumentNullException.ThrowIfNull(file);
         var sources = new Dictionary<string, WeightAssignment.Source>(StringComparer.Ordinal);
-        var stateNames = new HashSet<string>(named_parameters().Select(p => p.name), StringComparer.Ordinal);
-        foreach (var init in file.Initializers.Values)
-        {
-            if (init.FloatData is not null && stateNames.Contains(init.Name))
-                sources[init.Name] = new(init.FloatData, init.Shape, $"initializer '{init.Name}'");
-        }
+        // Parameter initializers carry dotted module paths (e.g. encoder.layer.0.attention.self.query.bias);
+        // anonymous ones (MatMul weights, shape constants) have numeric names. position_ids is a constant buffer.
+        static bool IsNamedParameter(OnnxInitializer init) =>
+            init.FloatData is not null && init.Name.Contains('.', StringComparison.Ordinal) && !init.Name.EndsWith("position_ids", StringComparison.Ordinal);
+        foreach (var init in file.Initializers.Values.Where(IsNamedParameter))
+            sources[init.Name] = new(init.FloatData!, init.Shape, $"initializer '{init.Name}'");
 
         var consumers = new Dictionary<string, List<OnnxNode>>(StringComparer.Ordinal);
         foreach (var node in file.Nodes)
@@ -99,13 +99,13 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>, IBackbone
         foreach (var node in file.Nodes)
         {
             if (node.OpType == "MatMul" && node.Inputs.Count == 2 && file.Initializers.TryGetValue(node.Inputs[1], out var w)
-                && w.FloatData is not null && w.Shape.Length == 2 && !stateNames.Contains(w.Name))
+                && w.FloatData is not null && w.Shape.Length == 2 && !IsNamedParameter(w))
             {
                 // The bias added to this product names the layer.
                 string? bias = consumers.GetValueOrDefault(node.Outputs[0])?
                     .Where(n => n.OpType == "Add")
                     .SelectMany(n => n.Inputs)
-                    .FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && stateNames.Contains(i));
+                    .FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && file.Initializers.ContainsKey(i));
                 if (bias is null)
                     throw new InvalidDataException($"'{file.Source}': the MatMul weight '{w.Name}' {w.ShapeText} is not followed by an Add of a known bias, so its layer is unknown. This is not a BERT encoder export.");
                 string key = bias[..^".bias".Length] + ".weight";
@@ -114,7 +114,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>, IBackbone
                 sources[key] = new(Transpose(w.FloatData, w.Shape[0], w.Shape[1]), new[] { w.Shape[1], w.Shape[0] }, $"MatMul initializer '{w.Name}' (transposed)");
             }
             else if (node.OpType == "Gemm" && node.Inputs.Count >= 3 && file.Initializers.TryGetValue(node.Inputs[1], out var g)
-                && g.FloatData is not null && !stateNames.Contains(g.Name) && node.Inputs[2].EndsWith(".bias", StringComparison.Ordinal))
+                && g.FloatData is not null && !IsNamedParameter(g) && node.Inputs[2].EndsWith(".bias", StringComparison.Ordinal))
             {
                 string key = node.Inputs[2][..^".bias".Length] + ".weight";
                 bool transB = node.IntAttributes.GetValueOrDefault("transB") != 0;

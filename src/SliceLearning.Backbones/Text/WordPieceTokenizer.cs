@@ -156,12 +156,14 @@ public sealed class WordPieceTokenizer
     {
         lock (_lock)
         {
-            // FastBertTokenizer returns [CLS] pieces [SEP], truncated to maximumTokens; keep the pieces.
-            var (ids, _, _) = _tokenizer.Encode(text, maximumTokens: limit + 2);
+            // FastBertTokenizer returns [CLS] pieces [SEP] (then padding); keep the pieces, at most limit of them.
+            var (ids, _, _) = _tokenizer.Encode(text, maximumTokens: Math.Max(limit + 2, 512));
             var span = ids.Span;
+            int start = span.Length > 0 && span[0] == _cls ? 1 : 0;
             int end = span.Length;
-            while (end > 0 && span[end - 1] == _pad) end--;
-            return span[1..(end - 1)].ToArray();
+            while (end > start && span[end - 1] == _pad) end--;
+            if (end > start && span[end - 1] == _sep) end--;
+            return span[start..Math.Min(end, start + limit)].ToArray();
         }
     }
 
