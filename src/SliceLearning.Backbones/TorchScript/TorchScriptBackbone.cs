@@ -61,6 +61,12 @@ public sealed class TorchScriptBackbone : nn.Module<Tensor, Tensor>, IBackbone
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => module.call(input);
 
+    /// <summary>
+    /// Lists the submodules eagerly. TorchSharp's <c>Module.Dispose</c> disposes each module while it
+    /// enumerates them, and a lazily enumerated ScriptModule fails once its handle is gone.
+    /// </summary>
+    public override IEnumerable<(string name, nn.Module module)> named_modules() => base.named_modules().ToList();
+
     private static jit.ScriptModule<Tensor, Tensor> LoadScript(string path, Device? device)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
