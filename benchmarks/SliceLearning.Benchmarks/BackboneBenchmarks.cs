@@ -5,6 +5,7 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using SliceLearning.Backbones.Simple;
 using SliceLearning.Backbones.Text;
 using SliceLearning.Backbones.Vision;
+using SliceLearning.Models;
 using SliceLearning.Modules;
 using SliceLearning.Runtime;
 using TorchSharp;
@@ -12,14 +13,20 @@ using static TorchSharp.torch;
 
 namespace SliceLearning.Benchmarks;
 
-/// <summary>A short in-process job: one warm-up and five measured runs, one invocation each.</summary>
+/// <summary>
+/// A short in-process job (no second build): a pilot picks the invocation count for 250 ms
+/// iterations, then two warm-up and seven measured iterations. Report the median: the machines
+/// are shared, and outliers come from other processes.
+/// </summary>
 public sealed class ShortInProcessConfig : ManualConfig
 {
     public ShortInProcessConfig()
     {
-        AddJob(Job.Dry.WithToolchain(InProcessEmitToolchain.Instance)
-            .WithWarmupCount(1).WithIterationCount(5).WithInvocationCount(1).WithUnrollFactor(1).WithLaunchCount(1)
+        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
+            .WithWarmupCount(2).WithIterationCount(7).WithLaunchCount(1)
+            .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250))
             .WithId("short-inprocess"));
+        AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median, BenchmarkDotNet.Columns.StatisticColumn.Min);
     }
 }
 
@@ -27,6 +34,8 @@ public sealed class ShortInProcessConfig : ManualConfig
 /// CPU time of each backbone at batch 1 and 16: an inference forward (eval mode, no gradients) and a
 /// training step (forward, a 2-class linear head, cross-entropy, backward, AdamW step). Divide by the
 /// batch size for time per example. libtorch runs with <see cref="Threads"/> intra-op threads.
+/// Backbones: MiniLM = pretrained all-MiniLM-L6-v2 (<see cref="BertEncoder.LoadMiniLm"/>), ResNet18 = the
+/// pretrained ML.NET ResNet-18 (<see cref="ResNet.LoadMlNetResNet18"/>, blocks [2, 2, 2, 3]).
 /// Inputs: MiniLM 64 tokens (random ids, no padding), ResNet-18 224x224 images, text CNN 64 tokens
 /// over a 20k vocabulary with 100-d embeddings, MLP 256 -> 256 -> 128.
 /// Run: dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*BackboneBenchmarks*'
@@ -40,7 +49,7 @@ public class BackboneBenchmarks
     private Tensor _input = null!;
     private Tensor _labels = null!;
 
-    [Params("MiniLM-L6 (pretrained)", "ResNet-18 (ML.NET pretrained)", "TextCNN", "MLP")]
+    [Params("MiniLM", "ResNet18", "TextCNN", "MLP")]
     public string Backbone { get; set; } = "";
 
     [Params(1, 16)]
@@ -57,8 +66,8 @@ public class BackboneBenchmarks
         torch.manual_seed(1);
         (_backbone, _input) = Backbone switch
         {
-            "MiniLM-L6 (pretrained)" => ((nn.Module<Tensor, Tensor>)BertEncoder.LoadMiniLm(), MiniLmInput(Batch, 64)),
-            "ResNet-18 (ML.NET pretrained)" => (ResNet.LoadMlNetResNet18(), randn(Batch, 3, 224, 224) * 50),
+            "MiniLM" => ((nn.Module<Tensor, Tensor>)BertEncoder.LoadMiniLm(), MiniLmInput(Batch, 64)),
+            "ResNet18" => (ResNet.LoadMlNetResNet18(), randn(Batch, 3, 224, 224) * 50),
             "TextCNN" => (new TextCnnBackbone(20_000), randint(1, 20_000, new long[] { Batch, 64 }, dtype: ScalarType.Int64)),
             "MLP" => (new MlpBackbone(256, new long[] { 256, 128 }), randn(Batch, 256)),
             _ => throw new InvalidOperationException(Backbone),
@@ -103,6 +112,85 @@ public class BackboneBenchmarks
         using var scope = NewDisposeScope();
         _optimizer.zero_grad();
         var loss = nn.functional.cross_entropy(_head.call(_backbone.call(_input)), _labels);
+        loss.backward();
+        _optimizer.step();
+        return loss.item<float>();
+    }
+}
+
+/// <summary>
+/// SRAM's cost on a real backbone: one training step (forward, loss, backward, AdamW) of a
+/// <see cref="SliceAwareModel"/> with k = 16 slices and expert size 128 over the pretrained MiniLM
+/// encoder at sequence length 64, against the vanilla model (the same encoder and a linear head).
+/// Batch 16, random token ids and random slice membership (base column all ones).
+/// Run: dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramOverMiniLmBenchmarks*'
+/// </summary>
+[Config(typeof(ShortInProcessConfig))]
+public class SramOverMiniLmBenchmarks
+{
+    private const int Batch = 16;
+    private const int Slices = 16;
+    private ITrainableModel _model = null!;
+    private optim.Optimizer _optimizer = null!;
+    private Tensor _input = null!;
+    private Tensor _labels = null!;
+    private Tensor _membership = null!;
+
+    /// <summary>libtorch intra-op threads.</summary>
+    [Params(1)]
+    public int Threads { get; set; }
+
+    private void Common()
+    {
+        ComputeDevice.SetCpuThreads(Threads);
+        torch.manual_seed(1);
+        _input = BackboneBenchmarks.MiniLmInput(Batch, 64);
+        _labels = randint(0, 2, new long[] { Batch }, dtype: ScalarType.Int64);
+        var slices = (rand(Batch, Slices) < 0.2).to(ScalarType.Float32);
+        _membership = cat(new[] { ones(Batch, 1), slices }, 1);
+    }
+
+    [GlobalSetup(Target = nameof(Vanilla))]
+    public void SetupVanilla()
+    {
+        Common();
+        var model = VanillaModel.Create(BertEncoder.LoadMiniLm(), numClasses: 2);
+        _model = model;
+        _optimizer = optim.AdamW(model.parameters(), lr: 1e-5);
+    }
+
+    [GlobalSetup(Target = nameof(Sram))]
+    public void SetupSram()
+    {
+        Common();
+        var names = Enumerable.Range(0, Slices).Select(i => $"slice{i}").ToArray();
+        var model = SliceAwareModel.Create(BertEncoder.LoadMiniLm(), numClasses: 2, names, o => o.ExpertSize = 128);
+        _model = model;
+        _optimizer = optim.AdamW(model.parameters(), lr: 1e-5);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _optimizer.Dispose();
+        _model.Module.Dispose();
+        _input.Dispose();
+        _labels.Dispose();
+        _membership.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "vanilla step")]
+    public float Vanilla() => Step();
+
+    [Benchmark(Description = "SRAM step (k=16, h=128)")]
+    public float Sram() => Step();
+
+    private float Step()
+    {
+        _model.Module.train();
+        using var scope = NewDisposeScope();
+        _optimizer.zero_grad();
+        var loss = _model.Loss(_input, _labels, _membership);
         loss.backward();
         _optimizer.step();
         return loss.item<float>();
