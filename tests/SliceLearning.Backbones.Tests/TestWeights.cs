@@ -22,6 +22,12 @@ internal static class TestWeights
 
     public static byte[] MiniLmOnnx => MiniLmOnnxBytes.Value;
 
+    private static readonly Lazy<OnnxWeightFile> MiniLmParsed = new(() =>
+        OnnxWeightFile.Load(new MemoryStream(MiniLmOnnx), $"{MiniLmAssembly} (resource {PretrainedWeights.MiniLmModelResource})"));
+
+    /// <summary>The MiniLM graph, parsed once for all tests.</summary>
+    public static OnnxWeightFile MiniLmFile => MiniLmParsed.Value;
+
     public static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 
     /// <summary>A single-threaded OnnxRuntime session: the reference implementation.</summary>

@@ -18,7 +18,10 @@ public sealed class TorchScriptBackbone : nn.Module<Tensor, Tensor>, IBackbone
         module = scriptModule;
         OutputWidth = outputWidth;
         RegisterComponents();
+        _modules = base.named_modules().ToList();
     }
+
+    private readonly List<(string name, nn.Module module)> _modules;
 
     /// <inheritdoc />
     public long OutputWidth { get; }
@@ -62,10 +65,11 @@ public sealed class TorchScriptBackbone : nn.Module<Tensor, Tensor>, IBackbone
     public override Tensor forward(Tensor input) => module.call(input);
 
     /// <summary>
-    /// Lists the submodules eagerly. TorchSharp's <c>Module.Dispose</c> disposes each module while it
-    /// enumerates them, and a lazily enumerated ScriptModule fails once its handle is gone.
+    /// The submodules, listed once when loaded. TorchSharp's <c>Module.Dispose</c> (of this module or
+    /// of any model that contains it) disposes modules while it enumerates them, and enumerating a
+    /// ScriptModule after its handle is gone throws; the fixed list avoids that.
     /// </summary>
-    public override IEnumerable<(string name, nn.Module module)> named_modules() => base.named_modules().ToList();
+    public override IEnumerable<(string name, nn.Module module)> named_modules() => _modules;
 
     private static jit.ScriptModule<Tensor, Tensor> LoadScript(string path, Device? device)
     {

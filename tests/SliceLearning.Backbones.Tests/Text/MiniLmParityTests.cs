@@ -12,7 +12,12 @@ namespace SliceLearning.Backbones.Tests.Text;
 [Collection("Sequential")]
 public sealed class MiniLmParityTests
 {
-    private static readonly Lazy<BertEncoder> Encoder = new(() => BertEncoder.LoadMiniLm(TestWeights.MiniLmPackageDirectory));
+    private static readonly Lazy<BertEncoder> Encoder = new(() =>
+    {
+        var encoder = new BertEncoder();
+        encoder.LoadOnnxWeights(TestWeights.MiniLmFile);
+        return encoder;
+    });
     internal static BertEncoder SharedEncoder => Encoder.Value;
     internal static readonly Lazy<WordPieceTokenizer> Tokenizer = new(() => WordPieceTokenizer.LoadMiniLm(TestWeights.MiniLmPackageDirectory));
 
