@@ -126,6 +126,27 @@ public sealed class ResNetTests
     }
 
     [Fact]
+    public void Preprocessing_SubtractsTheBgrMeanImage_AtAnySize()
+    {
+        using var prep = ResNet18Preprocessing.Load(TestWeights.ResNet18PackageDirectory);
+        using var black = zeros(1, 3, 224, 224);
+        using var small = zeros(2, 3, 112, 96);
+        foreach (var image in new[] { black, small, black })
+        {
+            using var x = prep.Apply(image);
+            Assert.Equal(image.shape, x.shape);
+            // A black image gives minus the mean image; its channel means are B 103.06, G 115.90, R 123.15 (BGR order).
+            float[] channelMeans = (-x).mean(new long[] { 0, 2, 3 }).data<float>().ToArray();
+            Assert.Equal(103.06, channelMeans[0], 0.6);
+            Assert.Equal(115.90, channelMeans[1], 0.6);
+            Assert.Equal(123.15, channelMeans[2], 0.6);
+        }
+        using var rgb = tensor(new float[] { 10, 20, 30 }, new long[] { 1, 3, 1, 1 }).expand(1, 3, 224, 224);
+        using var bgr = prep.Apply(rgb) + prep.MeanImage;
+        Assert.Equal(new float[] { 30, 20, 10 }, bgr[0, TensorIndex.Colon, 5, 7].data<float>().ToArray());
+    }
+
+    [Fact]
     public void NonImageInput_IsRejected()
     {
         using var net = ResNet.ResNet18();
