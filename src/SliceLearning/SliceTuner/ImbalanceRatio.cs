@@ -19,26 +19,32 @@ public static class ImbalanceRatio
 
     /// <summary>
     /// The scale x in [0, 1] with ImbalanceRatio(sizes + x * amounts) = <paramref name="targetRatio"/>,
-    /// computed exactly: phi(x) = max_i(s_i + x d_i) - r * min_i(s_i + x d_i) is convex and piecewise
-    /// linear in x, so Newton's method started at the end where phi &gt; 0 moves monotonically and
-    /// lands exactly on the root after at most one step per linear piece (no root finder or
-    /// tolerance search). Returns 1 when the full plan stays within the target, 0 when even x = 0 does not.
+    /// for a target between the current ratio and the ratio after the whole plan (Algorithm 2's
+    /// GetChangeRatio). Computed exactly: phi(x) = max_i(s_i + x d_i) - r * min_i(s_i + x d_i) is
+    /// convex and piecewise linear in x, and changes sign once on [0, 1] for such a target, so
+    /// Newton's method started at the end where phi &gt; 0 moves monotonically toward the root and
+    /// lands exactly on it after at most one step per linear piece (no general root finder).
     /// </summary>
     /// <param name="sizes">Current sizes (each &gt; 0).</param>
     /// <param name="amounts">The planned acquisitions (each &gt;= 0).</param>
-    /// <param name="targetRatio">The imbalance ratio to reach (&gt;= 1).</param>
+    /// <param name="targetRatio">The imbalance ratio to reach, between the ratio at x = 0 and at x = 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The target is not between the two ratios.</exception>
     public static double ChangeRatio(IReadOnlyList<double> sizes, IReadOnlyList<double> amounts, double targetRatio)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(amounts);
         if (sizes.Count == 0 || sizes.Count != amounts.Count) throw new ArgumentException($"Got {amounts.Count} amounts for {sizes.Count} sizes.", nameof(amounts));
-        if (!double.IsFinite(targetRatio) || targetRatio < 1) throw new ArgumentOutOfRangeException(nameof(targetRatio), targetRatio, "The target imbalance ratio must be finite and >= 1.");
         for (int i = 0; i < sizes.Count; i++)
         {
-            if (!(sizes[i] > 0)) throw new ArgumentException($"Size #{i} is {sizes[i]}; sizes must be > 0.", nameof(sizes));
-            if (!(amounts[i] >= 0)) throw new ArgumentException($"Amount #{i} is {amounts[i]}; amounts must be >= 0.", nameof(amounts));
+            if (!(sizes[i] > 0) || !double.IsFinite(sizes[i])) throw new ArgumentException($"Size #{i} is {sizes[i]}; sizes must be finite and > 0.", nameof(sizes));
+            if (!(amounts[i] >= 0) || !double.IsFinite(amounts[i])) throw new ArgumentException($"Amount #{i} is {amounts[i]}; amounts must be finite and >= 0.", nameof(amounts));
         }
+        double r0 = Of(sizes), r1 = Of(sizes.Select((s, i) => s + amounts[i]).ToArray());
         double r = targetRatio;
+        if (!double.IsFinite(r) || r < Math.Min(r0, r1) || r > Math.Max(r0, r1))
+            throw new ArgumentOutOfRangeException(nameof(targetRatio), targetRatio, $"The target imbalance ratio must lie between the current ratio {r0} and the ratio after the whole plan {r1}.");
+        if (r == r0) return 0;
+        if (r == r1) return 1;
         double Phi(double x, out double slope, bool leftward)
         {
             // Active lines of the max and of the min; ties broken by the one-sided slope in the direction of travel.
@@ -53,11 +59,8 @@ public static class ImbalanceRatio
             slope = amounts[iMax] - r * amounts[iMin];
             return vMax - r * vMin;
         }
-        double phi0 = Phi(0, out _, false), phi1 = Phi(1, out _, true);
-        if (phi0 <= 0 && phi1 <= 0) return 1;   // within the target all the way (the max ratio along a segment is at an end: phi is convex)
-        if (phi0 > 0 && phi1 > 0) return 0;
-        // Start at the end where phi > 0 and walk toward the root.
-        bool fromRight = phi1 > 0;
+        // r1 > r: phi(1) > 0 > phi(0), start at 1 and move left; r1 < r: phi(0) > 0 > phi(1), start at 0 and move right.
+        bool fromRight = r1 > r;
         double xk = fromRight ? 1 : 0;
         for (int iter = 0; iter < 4 * sizes.Count + 8; iter++)
         {
