@@ -104,6 +104,35 @@ public sealed class CurveEstimate
             throw new InvalidOperationException("Some learning curves are not usable:" + Environment.NewLine + string.Join(Environment.NewLine, bad));
         return Fits.Select(f => f.Curve!).ToArray();
     }
+
+    /// <summary>
+    /// The curves, with every unusable one replaced as <paramref name="policy"/> says (or an
+    /// <see cref="InvalidOperationException"/> naming the slices for <see cref="UnusableCurvePolicy.Throw"/>).
+    /// </summary>
+    /// <param name="policy">What to do with unusable curves.</param>
+    /// <param name="replaced">The slices whose curve was replaced.</param>
+    public IReadOnlyList<LearningCurve> Curves(UnusableCurvePolicy policy, out IReadOnlyList<int> replaced)
+    {
+        if (policy == UnusableCurvePolicy.Throw) { replaced = []; return RequireCurves(); }
+        var usable = Fits.Where(f => f.IsUsable).Select(f => f.Curve!.A).ToArray();
+        double pooled = usable.Length > 0 ? usable.Average() : 0;
+        var curves = new LearningCurve[Fits.Count];
+        var list = new List<int>();
+        for (int i = 0; i < curves.Length; i++)
+        {
+            var fit = Fits[i];
+            if (fit.IsUsable) { curves[i] = fit.Curve!; continue; }
+            var valid = fit.Points.Where(p => double.IsFinite(p.Loss) && p.Loss > 0 && p.Size > 0).ToArray();
+            if (valid.Length == 0)
+                throw new InvalidOperationException($"The learning curve of slice #{i} is not usable ({fit.Status}: {fit.Message}) and it has no valid measured loss to replace it from.");
+            var last = valid.MaxBy(p => p.Size);
+            double a = policy == UnusableCurvePolicy.PooledExponent ? pooled : 0;
+            curves[i] = new LearningCurve(a, last.Loss * Math.Pow(last.Size, a));
+            list.Add(i);
+        }
+        replaced = list;
+        return curves;
+    }
 }
 
 /// <summary>Something that gives learning curves for the current slice sizes (a <see cref="CurveEstimator"/>, or fixed curves in tests).</summary>

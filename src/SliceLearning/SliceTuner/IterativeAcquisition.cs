@@ -24,9 +24,17 @@ public enum UnusableCurvePolicy
 
     /// <summary>
     /// Treat the slice as flat at its last measured loss (so it gets no data this iteration), log a
-    /// warning and record it in <see cref="IterationRecord.FlatSlices"/>.
+    /// warning and record it in <see cref="IterationRecord.FallbackSlices"/>.
     /// </summary>
     AcquireNothing,
+
+    /// <summary>
+    /// Give the slice the mean exponent of the usable curves, anchored at its loss measured at its
+    /// largest size (loss(n) = loss_last * (n / n_last)^(-a_mean)): "it learns like a typical slice
+    /// from where it is now". Logged and recorded in <see cref="IterationRecord.FallbackSlices"/>.
+    /// Falls back to <see cref="AcquireNothing"/> when no curve is usable.
+    /// </summary>
+    PooledExponent,
 }
 
 /// <summary>Options of <see cref="IterativeAcquisition"/>.</summary>
@@ -71,7 +79,7 @@ public sealed class IterativeOptions
         }
         if (!double.IsFinite(Lambda) || Lambda < 0) errors.Add($"Lambda must be finite and >= 0. Got {Lambda}.");
         if (MaxIterations < 1) errors.Add($"MaxIterations must be at least 1. Got {MaxIterations}.");
-        if (!Enum.IsDefined(UnusableCurves)) errors.Add($"UnusableCurves must be Throw or AcquireNothing. Got {UnusableCurves}.");
+        if (!Enum.IsDefined(UnusableCurves)) errors.Add($"UnusableCurves must be Throw, AcquireNothing or PooledExponent. Got {UnusableCurves}.");
         if (errors.Count > 0)
             throw new ArgumentException($"Invalid {nameof(IterativeOptions)}:{Environment.NewLine}" + string.Join(Environment.NewLine, errors.Select(e => "- " + e)));
     }
@@ -111,7 +119,7 @@ public enum IterativeStopReason
 /// <param name="Limit">The limit T used.</param>
 /// <param name="ImbalanceBefore">The imbalance ratio at the start.</param>
 /// <param name="Curves">The learning curve estimate of this iteration.</param>
-/// <param name="FlatSlices">Slices whose unusable curve was treated as flat.</param>
+/// <param name="FallbackSlices">Slices whose unusable curve was replaced under <see cref="IterativeOptions.UnusableCurves"/>.</param>
 /// <param name="OneShot">The one-shot plan for the whole remaining budget.</param>
 /// <param name="ChangeRatio">The scale applied to the one-shot plan (1 when the limit was not hit).</param>
 /// <param name="Requested">What was asked of the acquirer.</param>
@@ -120,7 +128,7 @@ public enum IterativeStopReason
 /// <param name="ImbalanceAfter">The imbalance ratio after acquiring.</param>
 public sealed record IterationRecord(
     int Iteration, IReadOnlyList<int> SizesBefore, double BudgetBefore, double Limit, double ImbalanceBefore,
-    CurveEstimate Curves, IReadOnlyList<int> FlatSlices, AcquisitionPlan OneShot, double ChangeRatio,
+    CurveEstimate Curves, IReadOnlyList<int> FallbackSlices, AcquisitionPlan OneShot, double ChangeRatio,
     IReadOnlyList<int> Requested, IReadOnlyList<int> Acquired, double Cost, double ImbalanceAfter);
 
 /// <summary>The outcome of <see cref="IterativeAcquisition.RunAsync"/>.</summary>
@@ -261,7 +269,7 @@ public sealed class IterativeAcquisition
             cancellationToken.ThrowIfCancellationRequested();
 
             var estimate = _curves.Estimate(current, null, cancellationToken);
-            var (curves, flat) = UsableCurves(estimate);
+            var (curves, fallback) = UsableCurves(estimate);
             var problem = new AcquisitionProblem(current, curves, c);
             var plan = AcquisitionPlanner.OneShot(problem, left, o.Lambda);
             if (plan.TotalAmount == 0) return Finish(IterativeStopReason.NoPredictedGain);
@@ -280,7 +288,7 @@ public sealed class IterativeAcquisition
             }
             left -= spent;
             double irAfter = ImbalanceRatio.Of(current);
-            var record = new IterationRecord(records.Count + 1, before, left + spent, limit, ir, estimate, flat, plan, ratio, request, got.ToArray(), spent, irAfter);
+            var record = new IterationRecord(records.Count + 1, before, left + spent, limit, ir, estimate, fallback, plan, ratio, request, got.ToArray(), spent, irAfter);
             records.Add(record);
             progress?.Report(record);
             SliceTunerLog.IterationFinished(_logger, record.Iteration, got.Sum(), ratio, limit, left, irAfter);
@@ -296,25 +304,13 @@ public sealed class IterativeAcquisition
         }
     }
 
-    private (LearningCurve[] Curves, int[] Flat) UsableCurves(CurveEstimate estimate)
+    private (LearningCurve[] Curves, int[] Fallback) UsableCurves(CurveEstimate estimate)
     {
         if (estimate.Fits.Count != estimate.SliceSizes.Count)
             throw new SliceDataException($"The curve provider returned {estimate.Fits.Count} fits for {estimate.SliceSizes.Count} slices.", "curves");
-        if (_options.UnusableCurves == UnusableCurvePolicy.Throw) return (estimate.RequireCurves().ToArray(), []);
-        var curves = new LearningCurve[estimate.Fits.Count];
-        var flat = new List<int>();
-        for (int i = 0; i < curves.Length; i++)
-        {
-            var fit = estimate.Fits[i];
-            if (fit.IsUsable) { curves[i] = fit.Curve!; continue; }
-            var valid = fit.Points.Where(p => double.IsFinite(p.Loss) && p.Loss > 0).ToArray();
-            if (valid.Length == 0)
-                throw new InvalidOperationException($"The learning curve of slice #{i} is not usable ({fit.Status}: {fit.Message}) and it has no valid measured loss to treat it as flat.");
-            double loss = valid[^1].Loss;
-            curves[i] = new LearningCurve(0, loss);
-            flat.Add(i);
-            SliceTunerLog.CurveTreatedAsFlat(_logger, i, fit.Status, loss);
-        }
-        return (curves, flat.ToArray());
+        var curves = estimate.Curves(_options.UnusableCurves, out var fallback);
+        foreach (int i in fallback)
+            SliceTunerLog.CurveReplaced(_logger, i, estimate.Fits[i].Status, _options.UnusableCurves, curves[i].A, curves[i].B);
+        return (curves.ToArray(), fallback.ToArray());
     }
 }

@@ -24,7 +24,7 @@ internal static partial class SliceTunerLog
         Message = "Iterative acquisition stopped after {Iterations} iterations: {Reason}")]
     public static partial void IterativeStopped(ILogger logger, int iterations, IterativeStopReason reason);
 
-    [LoggerMessage(EventId = 7006, EventName = "CurveTreatedAsFlat", Level = LogLevel.Warning,
-        Message = "Slice #{Slice}: its learning curve is not usable ({Status}), so it is treated as flat at loss {Loss:G4} and gets no data this iteration")]
-    public static partial void CurveTreatedAsFlat(ILogger logger, int slice, CurveFitStatus status, double loss);
+    [LoggerMessage(EventId = 7006, EventName = "CurveReplaced", Level = LogLevel.Warning,
+        Message = "Slice #{Slice}: its learning curve is not usable ({Status}); under policy {Policy} it is replaced by a = {A:G4}, b = {B:G4} for this iteration")]
+    public static partial void CurveReplaced(ILogger logger, int slice, CurveFitStatus status, UnusableCurvePolicy policy, double a, double b);
 }

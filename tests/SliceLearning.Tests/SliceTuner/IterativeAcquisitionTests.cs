@@ -163,8 +163,29 @@ public class IterativeAcquisitionTests
             new IterativeOptions { UnusableCurves = UnusableCurvePolicy.AcquireNothing, Strategy = LimitStrategy.Aggressive });
         var result = await algorithm.RunAsync(new[] { 20, 20 }, budget: 30);
         Assert.Equal(new[] { 30, 0 }, result.TotalAcquired);
-        Assert.All(result.Iterations, r => Assert.Equal(new[] { 1 }, r.FlatSlices));
+        Assert.All(result.Iterations, r => Assert.Equal(new[] { 1 }, r.FallbackSlices));
         Assert.Equal(IterativeStopReason.BudgetSpent, result.StopReason);
+    }
+
+    [Fact]
+    public void Curves_PooledExponent_AnchorsAtTheLastMeasuredLoss()
+    {
+        var fits = new[]
+        {
+            LearningCurveFitter.Fit(new[] { 10.0, 20, 40 }.Select(n => new CurvePoint(n, 2 * Math.Pow(n, -0.4))).ToArray()),
+            LearningCurveFitter.Fit(new[] { 10.0, 20, 40 }.Select(n => new CurvePoint(n, Math.Pow(n, -0.2))).ToArray()),
+            LearningCurveFitter.Fit(new[] { new CurvePoint(10, 0.5), new CurvePoint(20, 0.7), new CurvePoint(40, 0.8) }),   // rising
+        };
+        var estimate = new CurveEstimate(new[] { 40, 40, 40 }, fits, 0, TimeSpan.Zero, EstimationMethod.Amortized);
+
+        var pooled = estimate.Curves(UnusableCurvePolicy.PooledExponent, out var replaced);
+        Assert.Equal(new[] { 2 }, replaced);
+        Assert.Equal(0.3, pooled[2].A, 1e-6);                    // mean of 0.4 and 0.2
+        Assert.Equal(0.8, pooled[2].Loss(40), 1e-9);             // anchored at the loss measured at n = 40
+        var flat = estimate.Curves(UnusableCurvePolicy.AcquireNothing, out _);
+        Assert.Equal(0, flat[2].A);
+        Assert.Equal(0.8, flat[2].B);
+        Assert.Throws<InvalidOperationException>(() => estimate.Curves(UnusableCurvePolicy.Throw, out _));
     }
 
     [Fact]
