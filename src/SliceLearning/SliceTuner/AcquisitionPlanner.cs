@@ -146,8 +146,7 @@ public static class AcquisitionPlanner
                 if (step > 1e6) throw new InvalidOperationException("The one-shot solver could not bracket the budget multiplier.");
             }
             lo = Math.Min(lo, hi);
-            // Newton from the left (C is convex in t away from the kink plateaus, so it moves monotonically),
-            // bisection whenever a step leaves the bracket.
+            // Newton steps inside the bracket, bisection whenever a step leaves it.
             double t = lo;
             double tolerance = 1e-13 * Math.Max(budget, 1);
             for (int iter = 0; iter < 400; iter++)
@@ -157,7 +156,9 @@ public static class AcquisitionPlanner
                 if (Math.Abs(gap) <= tolerance) break;
                 if (gap > 0) lo = t; else hi = t;
                 if (hi - lo <= 1e-15 * Math.Max(1, Math.Abs(t))) break;
-                double next = slope < 0 ? t - gap / slope : double.NaN;
+                // Newton on log C(t) = log B: C is a sum of (clamped) exponentials in t, so its log is
+                // nearly linear and the step lands close to the root from far away.
+                double next = slope < 0 && cost > 0 ? t - (Math.Log(cost) - Math.Log(budget)) * cost / slope : double.NaN;
                 t = next > lo && next < hi ? next : 0.5 * (lo + hi);
             }
             mu = Math.Exp(t);
