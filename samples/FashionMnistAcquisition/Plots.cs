@@ -54,8 +54,8 @@ internal static class Plots
         var ticks = measures.Select((name, g) => new ScottPlot.Tick(g * (methods.Length + 1) + (methods.Length - 1) / 2.0, name)).ToArray();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
         for (int m = 0; m < methods.Length; m++) plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = methods[m], FillColor = palette.GetColor(m) });
-        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-        plot.Axes.Margins(bottom: 0);
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        plot.Axes.Margins(bottom: 0, top: 0.3);
         plot.Title("Fashion-MNIST, bad for Uniform: lower is better");
         plot.SavePng(path, 1000, 600);
     }
