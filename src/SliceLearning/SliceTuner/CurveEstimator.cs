@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace SliceLearning.SliceTuner;
+
+/// <summary>How the points of the learning curves are measured (paper section 4).</summary>
+public enum EstimationMethod
+{
+    /// <summary>
+    /// One training per point and repeat on the same fraction of every slice (nested subsets of the
+    /// whole training set); every run gives a point for every slice. points x repeats trainings.
+    /// </summary>
+    Amortized = 0,
+
+    /// <summary>
+    /// Per slice, trainings on subsets of that slice with all other slices whole; each run gives a
+    /// point for one slice. slices x points x repeats trainings.
+    /// </summary>
+    Exhaustive,
+}
+
+/// <summary>Options of <see cref="CurveEstimator"/>.</summary>
+public sealed class CurveEstimationOptions
+{
+    /// <summary>Amortized or exhaustive. <value>The default value is <see cref="EstimationMethod.Amortized"/>.</value></summary>
+    public EstimationMethod Method { get; set; } = EstimationMethod.Amortized;
+
+    /// <summary>Points per curve, K (subset sizes, evenly spaced fractions from <see cref="MinFraction"/> to 1). <value>The default value is 10.</value></summary>
+    public int Points { get; set; } = 10;
+
+    /// <summary>Repeats per point with fresh random subsets; their losses are averaged. <value>The default value is 5.</value></summary>
+    public int Repeats { get; set; } = 5;
+
+    /// <summary>The smallest subset as a fraction of the slice, in (0, 1]. <value>The default value is 0.2.</value></summary>
+    public double MinFraction { get; set; } = 0.2;
+
+    /// <summary>The smallest subset of a slice, in examples (when the slice has that many). <value>The default value is 1.</value></summary>
+    public int MinSubsetSize { get; set; } = 1;
+
+    /// <summary>Seed of the random subsets and of the training seeds handed to the evaluator. <value>The default value is 0.</value></summary>
+    public int Seed { get; set; }
+
+    /// <summary>Curve fit options. <value>The default value is <c>new CurveFitOptions()</c>.</value></summary>
+    public CurveFitOptions Fit { get; set; } = new();
+
+    /// <summary>Throws an <see cref="ArgumentException"/> listing every invalid option with its value.</summary>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (!Enum.IsDefined(Method)) errors.Add($"Method must be Amortized or Exhaustive. Got {Method}.");
+        if (Points < 2) errors.Add($"Points must be at least 2. Got {Points}.");
+        if (Repeats < 1) errors.Add($"Repeats must be at least 1. Got {Repeats}.");
+        if (!(MinFraction > 0 && MinFraction <= 1)) errors.Add($"MinFraction must be in (0, 1]. Got {MinFraction}.");
+        if (MinSubsetSize < 1) errors.Add($"MinSubsetSize must be at least 1. Got {MinSubsetSize}.");
+        if (Fit is null) errors.Add("Fit must not be null.");
+        if (errors.Count > 0)
+            throw new ArgumentException($"Invalid {nameof(CurveEstimationOptions)}:{Environment.NewLine}" + string.Join(Environment.NewLine, errors.Select(e => "- " + e)));
+        Fit!.Validate();
+    }
+}
+
+/// <summary>Progress of an estimation: trainings done out of the total.</summary>
+/// <param name="CompletedTrainings">Trainings finished.</param>
+/// <param name="TotalTrainings">Trainings this estimation needs.</param>
+/// <param name="Method">The estimation method.</param>
+public readonly record struct EstimationProgress(int CompletedTrainings, int TotalTrainings, EstimationMethod Method);
+
+/// <summary>The learning curves of all slices, with what it cost to measure them.</summary>
+public sealed class CurveEstimate
+{
+    internal CurveEstimate(IReadOnlyList<int> sizes, IReadOnlyList<CurveFit> fits, int trainings, TimeSpan elapsed, EstimationMethod method)
+    {
+        SliceSizes = sizes;
+        Fits = fits;
+        Trainings = trainings;
+        Elapsed = elapsed;
+        Method = method;
+    }
+
+    /// <summary>The slice sizes the curves were measured at.</summary>
+    public IReadOnlyList<int> SliceSizes { get; }
+
+    /// <summary>One fit per slice (check <see cref="CurveFit.Status"/>).</summary>
+    public IReadOnlyList<CurveFit> Fits { get; }
+
+    /// <summary>The number of model trainings the estimation ran.</summary>
+    public int Trainings { get; }
+
+    /// <summary>Wall-clock time of the estimation.</summary>
+    public TimeSpan Elapsed { get; }
+
+    /// <summary>The method used.</summary>
+    public EstimationMethod Method { get; }
+
+    /// <summary>True when every slice's curve is usable.</summary>
+    public bool AllUsable => Fits.All(f => f.IsUsable);
+
+    /// <summary>The curves; throws an <see cref="InvalidOperationException"/> naming every slice whose curve is not usable.</summary>
+    public IReadOnlyList<LearningCurve> RequireCurves()
+    {
+        var bad = Fits.Select((f, i) => (f, i)).Where(t => !t.f.IsUsable).Select(t => $"- slice #{t.i}: {t.f.Status}: {t.f.Message}").ToArray();
+        if (bad.Length > 0)
+            throw new InvalidOperationException("Some learning curves are not usable:" + Environment.NewLine + string.Join(Environment.NewLine, bad));
+        return Fits.Select(f => f.Curve!).ToArray();
+    }
+
+    /// <summary>
+    /// The curves, with every unusable one replaced as <paramref name="policy"/> says (or an
+    /// <see cref="InvalidOperationException"/> naming the slices for <see cref="UnusableCurvePolicy.Throw"/>).
+    /// </summary>
+    /// <param name="policy">What to do with unusable curves.</param>
+    /// <param name="replaced">The slices whose curve was replaced.</param>
+    public IReadOnlyList<LearningCurve> Curves(UnusableCurvePolicy policy, out IReadOnlyList<int> replaced)
+    {
+        if (policy == UnusableCurvePolicy.Throw) { replaced = []; return RequireCurves(); }
+        var usable = Fits.Where(f => f.IsUsable).Select(f => f.Curve!.A).ToArray();
+        double pooled = usable.Length > 0 ? usable.Average() : 0;
+        var curves = new LearningCurve[Fits.Count];
+        var list = new List<int>();
+        for (int i = 0; i < curves.Length; i++)
+        {
+            var fit = Fits[i];
+            if (fit.IsUsable) { curves[i] = fit.Curve!; continue; }
+            var valid = fit.Points.Where(p => double.IsFinite(p.Loss) && p.Loss > 0 && p.Size > 0).ToArray();
+            if (valid.Length == 0)
+                throw new InvalidOperationException($"The learning curve of slice #{i} is not usable ({fit.Status}: {fit.Message}) and it has no valid measured loss to replace it from.");
+            var last = valid.MaxBy(p => p.Size);
+            double a = policy == UnusableCurvePolicy.PooledExponent ? pooled : 0;
+            curves[i] = new LearningCurve(a, last.Loss * Math.Pow(last.Size, a));
+            list.Add(i);
+        }
+        replaced = list;
+        return curves;
+    }
+}
+
+/// <summary>Something that gives learning curves for the current slice sizes (a <see cref="CurveEstimator"/>, or fixed curves in tests).</summary>
+public interface ICurveProvider
+{
+    /// <summary>Measures (or returns) the learning curve of every slice at the given sizes.</summary>
+    CurveEstimate Estimate(IReadOnlyList<int> sliceSizes, IProgress<EstimationProgress>? progress = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Measures learning curves by training the user's model (through an <see cref="ISliceLossEvaluator"/>)
+/// on random subsets, then fits b * n^(-a) per slice with <see cref="LearningCurveFitter"/>.
+/// </summary>
+public sealed class CurveEstimator : ICurveProvider
+{
+    private readonly ISliceLossEvaluator _evaluator;
+    private readonly CurveEstimationOptions _options;
+    private readonly ILogger _logger;
+    private int _calls;
+
+    /// <summary>Creates an estimator.</summary>
+    /// <param name="evaluator">Trains the user's model and returns per-slice validation losses.</param>
+    /// <param name="options">Estimation options; null for the defaults.</param>
+    /// <param name="logger">Logger; null for none.</param>
+    public CurveEstimator(ISliceLossEvaluator evaluator, CurveEstimationOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(evaluator);
+        _evaluator = evaluator;
+        _options = options ?? new CurveEstimationOptions();
+        _options.Validate();
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The options in use.</summary>
+    public CurveEstimationOptions Options => _options;
+
+    /// <summary>The number of trainings an estimation needs.</summary>
+    public static int TrainingCount(EstimationMethod method, int slices, int points, int repeats) =>
+        method == EstimationMethod.Amortized ? points * repeats : slices * points * repeats;
+
+    /// <summary>The subset size of a slice of <paramref name="size"/> examples at point <paramref name="point"/>.</summary>
+    internal static int SubsetSize(int size, int point, CurveEstimationOptions o)
+    {
+        if (size == 0) return 0;
+        double fraction = o.MinFraction + (1 - o.MinFraction) * point / (o.Points - 1);
+        int n = (int)Math.Round(fraction * size, MidpointRounding.AwayFromZero);
+        return Math.Clamp(n, Math.Min(o.MinSubsetSize, size), size);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="SliceDataException">A size is negative, or the evaluator returned the wrong number of losses.</exception>
+    public CurveEstimate Estimate(IReadOnlyList<int> sliceSizes, IProgress<EstimationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sliceSizes);
+        if (sliceSizes.Count == 0) throw new ArgumentException("At least one slice is needed.", nameof(sliceSizes));
+        for (int i = 0; i < sliceSizes.Count; i++)
+        {
+            if (sliceSizes[i] < 0)
+                throw new SliceDataException($"Slice #{i} has size {sliceSizes[i]}; sizes must be >= 0.", nameof(sliceSizes), sliceName: $"#{i}");
+        }
+        var o = _options;
+        int slices = sliceSizes.Count;
+        int call = Interlocked.Increment(ref _calls) - 1;
+        int total = TrainingCount(o.Method, slices, o.Points, o.Repeats);
+        var clock = Stopwatch.StartNew();
+        var sizes = sliceSizes.ToArray();
+        // losses[slice][point] summed over repeats; the subset size of a point is the same in every repeat.
+        var sum = new double[slices][];
+        for (int i = 0; i < slices; i++) sum[i] = new double[o.Points];
+        int done = 0;
+        progress?.Report(new EstimationProgress(0, total, o.Method));
+        SliceTunerLog.EstimationStarted(_logger, o.Method, slices, total);
+
+        for (int r = 0; r < o.Repeats; r++)
+        {
+            // One permutation per slice and repeat; prefixes give nested subsets.
+            var perms = new int[slices][];
+            for (int i = 0; i < slices; i++)
+            {
+                var rng = new Random(SeedMixer.Mix(o.Seed, call, r, i));
+                perms[i] = Enumerable.Range(0, sizes[i]).ToArray();
+                rng.Shuffle(perms[i]);
+            }
+            if (o.Method == EstimationMethod.Amortized)
+            {
+                for (int k = 0; k < o.Points; k++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var idx = new int[slices][];
+                    for (int i = 0; i < slices; i++) idx[i] = perms[i][..SubsetSize(sizes[i], k, o)];
+                    var losses = Run(new SliceSample(idx, Seed(o.Seed, call, r, k, -1), o.Method, r, k, null), slices, cancellationToken);
+                    for (int i = 0; i < slices; i++) sum[i][k] += losses[i];
+                    progress?.Report(new EstimationProgress(++done, total, o.Method));
+                }
+            }
+            else
+            {
+                for (int j = 0; j < slices; j++)
+                {
+                    for (int k = 0; k < o.Points; k++)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var idx = new int[slices][];
+                        for (int i = 0; i < slices; i++) idx[i] = i == j ? perms[i][..SubsetSize(sizes[i], k, o)] : perms[i];
+                        var losses = Run(new SliceSample(idx, Seed(o.Seed, call, r, k, j), o.Method, r, k, j), slices, cancellationToken);
+                        sum[j][k] += losses[j];
+                        progress?.Report(new EstimationProgress(++done, total, o.Method));
+                    }
+                }
+            }
+        }
+
+        var fits = new CurveFit[slices];
+        for (int i = 0; i < slices; i++)
+        {
+            // Average the repeats; points that share a size (small slices) are averaged together.
+            var points = Enumerable.Range(0, o.Points)
+                .Select(k => (Size: SubsetSize(sizes[i], k, o), Loss: sum[i][k] / o.Repeats))
+                .Where(p => p.Size > 0)
+                .GroupBy(p => p.Size)
+                .Select(g => new CurvePoint(g.Key, g.Average(p => p.Loss)))
+                .ToArray();
+            fits[i] = LearningCurveFitter.Fit(points, o.Fit);
+            if (!fits[i].IsUsable) SliceTunerLog.CurveNotUsable(_logger, i, fits[i].Status, fits[i].Message);
+        }
+        clock.Stop();
+        SliceTunerLog.EstimationFinished(_logger, total, clock.Elapsed.TotalSeconds);
+        return new CurveEstimate(sizes, fits, total, clock.Elapsed, o.Method);
+    }
+
+    private static int Seed(int seed, int call, int repeat, int point, int slice) => SeedMixer.Mix(seed, call, repeat, point, slice, 17);
+
+    private IReadOnlyList<double> Run(SliceSample sample, int slices, CancellationToken cancellationToken)
+    {
+        var losses = _evaluator.TrainAndEvaluate(sample, cancellationToken)
+            ?? throw new SliceDataException("The evaluator returned null instead of one loss per slice.", "evaluator");
+        if (losses.Count != slices)
+            throw new SliceDataException($"The evaluator returned {losses.Count} losses for {slices} slices.", "evaluator");
+        return losses;
+    }
+}
