@@ -59,7 +59,7 @@ internal static class BaselineSupport
     public static Tensor MeanOverMembers(Tensor values, Tensor membership)
     {
         var mask = membership.to_type(values.dtype);
-        return (values * mask).sum(0) / mask.sum(0).clamp_min(1);
+        return (values * mask).sum(0L) / mask.sum(0L).clamp_min(1);
     }
 
     /// <summary>A [rows, cols] or [m, rows, cols] weight initialised like nn.Linear: U(-1/sqrt(fanIn), 1/sqrt(fanIn)).</summary>

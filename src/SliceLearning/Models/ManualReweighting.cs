@@ -35,6 +35,17 @@ public static class ManualReweighting
     }
 
     /// <summary>
+    /// The slices of <paramref name="report"/> (usually VANILLA's on validation data) whose F1 is at
+    /// least <paramref name="minGap"/> below the report's overall F1; empty slices are skipped.
+    /// </summary>
+    public static IReadOnlyList<string> SelectSlices(Evaluation.SliceReport report, double minGap = PaperF1Gap)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var f1 = report.Slices.Skip(1).Where(s => !s.IsEmpty).ToDictionary(s => s.Name, s => s.Metrics.F1, StringComparer.Ordinal);
+        return SelectSlices(f1, report.Overall.Metrics.F1, minGap);
+    }
+
+    /// <summary>
     /// Trains one candidate per α and keeps the one with the highest validation score (the first on
     /// ties); the other candidates are disposed. Trainer-agnostic: <paramref name="train"/> builds and
     /// fits a model for an α, <paramref name="validationScore"/> scores it (higher is better).
