@@ -85,9 +85,6 @@ public sealed class HardParameterSharingModel : ITrainableModel
     /// <inheritdoc />
     public IReadOnlyList<string> SliceNames => _sliceNames;
 
-    /// <summary>Number of parameters: backbone plus m × (d × C + C) for the heads.</summary>
-    public long ParameterCount => BaselineSupport.CountParameters(_module);
-
     /// <inheritdoc />
     public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
     {

@@ -113,9 +113,6 @@ public sealed class ManualReweightingModel : ITrainableModel
     /// <inheritdoc />
     public IReadOnlyList<string> SliceNames => _sliceNames;
 
-    /// <summary>Number of parameters (the same as HPS: backbone plus m heads).</summary>
-    public long ParameterCount => BaselineSupport.CountParameters(_module);
-
     /// <summary>
     /// The per-example weights of the base loss: α for examples in at least one reweighted slice
     /// (per <paramref name="sliceMembership"/> [B, m]), 1 for all others. Returns [B] float32.

@@ -88,9 +88,6 @@ public sealed class MixtureOfExpertsModel : ITrainableModel
     /// <inheritdoc />
     public IReadOnlyList<string> SliceNames => _sliceNames;
 
-    /// <summary>Number of parameters: (m + 1) backbones, m expert heads and the gate's head.</summary>
-    public long ParameterCount => BaselineSupport.CountParameters(_module);
-
     /// <inheritdoc />
     public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
     {

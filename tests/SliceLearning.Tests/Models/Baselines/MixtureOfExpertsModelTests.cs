@@ -33,7 +33,7 @@ public sealed class MixtureOfExpertsModelTests
     {
         using var model = MixtureOfExpertsModel.Create(() => BaselineTestSupport.Mlp(), 13, 2, new[] { "s1", "s2" });
         // m = 3 experts (221 backbone + 28 head) and a gate (221 + 13*3 + 3).
-        Assert.Equal(3 * (221 + 28) + 221 + 42, model.ParameterCount);
+        Assert.Equal(3 * (221 + 28) + 221 + 42, model.ParameterCount());
     }
 
     [Fact]

@@ -141,8 +141,8 @@ public sealed class SliceHeadModelsTests
         // MLP backbone 2 -> 13 -> 13: 2*13+13 + 13*13+13 = 221; heads m * (13*2 + 2).
         using var hps = HardParameterSharingModel.Create(BaselineTestSupport.Mlp(), 13, 2, new[] { "s1", "s2" });
         using var manual = ManualReweightingModel.Create(BaselineTestSupport.Mlp(), 13, 2, new[] { "s1", "s2" });
-        Assert.Equal(221 + 3 * 28, hps.ParameterCount);
-        Assert.Equal(hps.ParameterCount, manual.ParameterCount);
+        Assert.Equal(221 + 3 * 28, hps.ParameterCount());
+        Assert.Equal(hps.ParameterCount(), manual.ParameterCount());
     }
 
     [Fact]
