@@ -1,0 +1,65 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Models;
+
+/// <summary>Prediction, evaluation and size helpers for every <see cref="ITrainableModel"/>.</summary>
+public static class ModelExtensions
+{
+    /// <summary>
+    /// Predicts class probabilities [N, C] (softmax of the logits, on the CPU) and classes for N
+    /// examples, in batches, in evaluation mode without gradients (the previous mode is restored).
+    /// Needs no SFs. The caller disposes <c>Probabilities</c>.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="features">Backbone input [N, ...]; moved to the model's device batch by batch.</param>
+    /// <param name="batchSize">Rows per forward pass.</param>
+    public static (Tensor Probabilities, int[] Classes) Predict(this ITrainableModel model, Tensor features, int batchSize = 1024)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (features.dim() == 0 || features.shape[0] == 0)
+            throw new SliceDataException("Cannot predict on an empty set of features (0 rows).", nameof(features));
+        var module = model.Module;
+        bool wasTraining = module.training;
+        module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var device = DeviceOf(module);
+            long n = features.shape[0];
+            var parts = new List<Tensor>();
+            for (long start = 0; start < n; start += batchSize)
+            {
+                long length = Math.Min(batchSize, n - start);
+                var batch = features.narrow(0, start, length).to(device);
+                parts.Add(model.Logits(batch).softmax(1).cpu());
+            }
+            var probabilities = parts.Count == 1 ? parts[0] : cat(parts, 0);
+            long[] classes64 = probabilities.argmax(1).data<long>().ToArray();
+            var classes = Array.ConvertAll(classes64, c => (int)c);
+            return (scope.MoveToOuter(probabilities), classes);
+        }
+        finally
+        {
+            module.train(wasTraining);
+        }
+    }
+
+    /// <summary>Number of scalar parameters of the model (trainable or not), including the backbone.</summary>
+    public static long ParameterCount(this ITrainableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        long total = 0;
+        foreach (var p in model.Module.parameters()) total += p.numel();
+        return total;
+    }
+
+    internal static Device DeviceOf(nn.Module module)
+    {
+        foreach (var p in module.parameters()) return p.device;
+        return CPU;
+    }
+}

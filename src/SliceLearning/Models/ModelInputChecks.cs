@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+
+namespace SliceLearning.Models;
+
+/// <summary>Shape and range checks shared by the models' Loss and Logits.</summary>
+internal static class ModelInputChecks
+{
+    public static void Features(Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (features.dim() == 0)
+            throw new SliceDataException("The features are a scalar; expected a batch [B, ...].", nameof(features));
+        if (features.shape[0] == 0)
+            throw new SliceDataException("The batch is empty (0 rows); a loss or prediction needs at least one example.", nameof(features));
+    }
+
+    public static void Labels(Tensor labels, long batch, int numClasses)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.dim() != 1 || labels.shape[0] != batch)
+            throw new SliceDataException($"Expected labels [{batch}] (one class index per example), got [{string.Join(", ", labels.shape)}].", nameof(labels));
+        if (labels.dtype != ScalarType.Int64)
+            throw new SliceDataException($"Labels must be int64 class indices, got {labels.dtype}.", nameof(labels));
+        long min = labels.min().item<long>();
+        long max = labels.max().item<long>();
+        if (min < 0 || max >= numClasses)
+        {
+            long bad = min < 0 ? min : max;
+            long row = labels.eq(bad).nonzero()[0, 0].item<long>();
+            throw new SliceDataException($"Label {bad} at row {row} is outside [0, {numClasses}) for a {numClasses}-class model.", nameof(labels), row: row);
+        }
+    }
+
+    public static void Membership(Tensor membership, long batch, IReadOnlyList<string> sliceNames)
+    {
+        ArgumentNullException.ThrowIfNull(membership);
+        if (membership.dim() != 2 || membership.shape[0] != batch || membership.shape[1] != sliceNames.Count)
+            throw new SliceDataException(
+                $"Expected slice membership [{batch}, {sliceNames.Count}] for the model's {sliceNames.Count} slices ({string.Join(", ", sliceNames)}), " +
+                $"got [{string.Join(", ", membership.shape)}]. Build the data with the same SliceSet the model was created for.",
+                nameof(membership));
+    }
+}

@@ -1,0 +1,236 @@
+using SliceLearning.Modules;
+using SliceLearning.Slicing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Models;
+
+/// <summary>
+/// A slice-aware model (paper section 3, Figure 2): any backbone <c>Module&lt;Tensor, Tensor&gt;</c>
+/// producing [B, d], followed by a <see cref="SliceResidualAttention"/> module over the slices the
+/// model was built for. Trains on SF membership; predicts and explains from features alone.
+/// </summary>
+public sealed class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel
+{
+    private readonly nn.Module<Tensor, Tensor> backbone;
+    private readonly SliceResidualAttention sram;
+    private readonly string[] _sliceNames;
+    private readonly SliceAwareOptions _options;
+
+    private SliceAwareModel(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, string[] sliceNames, SliceAwareOptions options)
+        : base(nameof(SliceAwareModel))
+    {
+        this.backbone = backbone;
+        _sliceNames = sliceNames;
+        _options = options;
+        BackboneWidth = backboneWidth;
+        NumClasses = numClasses;
+        ExpertSize = options.ExpertSize ?? backboneWidth;
+        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Creates a slice-aware model over <paramref name="backbone"/>.
+    /// </summary>
+    /// <param name="backbone">Maps a batch of inputs to [B, <paramref name="backboneWidth"/>]. The model owns it from now on.</param>
+    /// <param name="backboneWidth">d, the backbone's output width.</param>
+    /// <param name="numClasses">C, at least 2 (2 for binary tasks).</param>
+    /// <param name="sliceNames">The slice names, with or without the leading base slice <c>"base"</c>
+    /// (e.g. <c>SliceSet&lt;T&gt;.SliceNames</c>). Training data must have exactly these columns.</param>
+    /// <param name="configure">Sets <see cref="SliceAwareOptions"/> (expert size, temperature, attention, loss weights).</param>
+    /// <exception cref="ArgumentException">A size, a slice name or an option is invalid.</exception>
+    public static SliceAwareModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses,
+        IReadOnlyList<string> sliceNames, Action<SliceAwareOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(sliceNames);
+        ArgumentOutOfRangeException.ThrowIfLessThan(backboneWidth, 1L);
+        if (numClasses < 2)
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (use 2 for a binary task).");
+        var names = NormalizeSliceNames(sliceNames);
+        var options = new SliceAwareOptions();
+        configure?.Invoke(options);
+        options.Validate();
+        return new SliceAwareModel(backbone, backboneWidth, numClasses, names, options.Clone());
+    }
+
+    /// <summary>Creates a slice-aware model over a backbone that declares its width (<see cref="IBackbone"/>).</summary>
+    /// <inheritdoc cref="Create(nn.Module{Tensor, Tensor}, long, int, IReadOnlyList{string}, Action{SliceAwareOptions}?)"/>
+    public static SliceAwareModel Create<TBackbone>(TBackbone backbone, int numClasses, IReadOnlyList<string> sliceNames,
+        Action<SliceAwareOptions>? configure = null)
+        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        return Create(backbone, backbone.OutputWidth, numClasses, sliceNames, configure);
+    }
+
+    /// <summary>Creates a slice-aware model for the slices of <paramref name="slices"/>.</summary>
+    /// <inheritdoc cref="Create(nn.Module{Tensor, Tensor}, long, int, IReadOnlyList{string}, Action{SliceAwareOptions}?)"/>
+    public static SliceAwareModel Create<T>(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses,
+        SliceSet<T> slices, Action<SliceAwareOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        return Create(backbone, backboneWidth, numClasses, slices.SliceNames, configure);
+    }
+
+    /// <inheritdoc />
+    public nn.Module Module => this;
+
+    /// <inheritdoc />
+    public int NumClasses { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> SliceNames => _sliceNames;
+
+    /// <summary>d, the backbone width.</summary>
+    public long BackboneWidth { get; }
+
+    /// <summary>h, the expert representation size.</summary>
+    public long ExpertSize { get; }
+
+    /// <summary>A copy of the options the model was built with.</summary>
+    public SliceAwareOptions Options => _options.Clone();
+
+    /// <summary>The backbone.</summary>
+    public nn.Module<Tensor, Tensor> Backbone => backbone;
+
+    /// <summary>The slice-residual-attention module.</summary>
+    public SliceResidualAttention Sram => sram;
+
+    /// <summary>Class logits [B, C]; needs no SFs.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        using var output = Run(input);
+        return output.Logits.alias();
+    }
+
+    /// <inheritdoc />
+    public Tensor Logits(Tensor features) => call(features);
+
+    /// <summary>Runs the backbone and every SRAM component; the caller disposes the output.</summary>
+    public SramOutput Run(Tensor features)
+    {
+        ModelInputChecks.Features(features);
+        using var scope = NewDisposeScope();
+        var z = backbone.call(features);
+        if (z.dim() != 2 || z.shape[1] != BackboneWidth)
+            throw new InvalidOperationException($"The backbone produced [{string.Join(", ", z.shape)}], but the model was created with backboneWidth = {BackboneWidth}; pass the width the backbone really outputs.");
+        var output = sram.call(z);
+        foreach (var t in new[] { output.IndicatorLogits, output.ExpertRepresentations, output.SlicePredictionLogits,
+            output.AttentionWeights, output.SliceAwareRepresentation, output.Logits })
+            scope.MoveToOuter(t);
+        return output;
+    }
+
+    /// <inheritdoc />
+    public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var terms = LossTerms(features, labels, sliceMembership);
+        return terms.Total.alias();
+    }
+
+    /// <summary>
+    /// The three normalised loss terms of a batch and their weighted sum (see <see cref="SliceAwareOptions"/>).
+    /// </summary>
+    /// <param name="features">Backbone input for B examples.</param>
+    /// <param name="labels">Class indices [B], int64.</param>
+    /// <param name="sliceMembership">SF outputs [B, m], 0/1, base column first.</param>
+    public SliceAwareLoss LossTerms(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        ModelInputChecks.Features(features);
+        long b = features.shape[0];
+        ModelInputChecks.Labels(labels, b, NumClasses);
+        ModelInputChecks.Membership(sliceMembership, b, _sliceNames);
+        using var scope = NewDisposeScope();
+        using var output = Run(features);
+        var mask = sliceMembership.to(output.Logits.dtype);
+        var prediction = nn.functional.cross_entropy(output.Logits, labels);
+
+        long m = _sliceNames.Length;
+        var perPair = nn.functional.cross_entropy(
+            output.SlicePredictionLogits.reshape(b * m, NumClasses),
+            labels.unsqueeze(1).expand(b, m).reshape(b * m),
+            reduction: nn.Reduction.None).view(b, m);
+        long memberPairs = (long)mask.sum().item<float>();
+        var sliceHead = (perPair * mask).sum() / Math.Max(1L, memberPairs);
+
+        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask);
+
+        var total = _options.PredictionLossWeight * prediction
+            + _options.SliceHeadLossWeight * sliceHead
+            + _options.IndicatorLossWeight * indicator;
+        return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
+            scope.MoveToOuter(indicator), memberPairs);
+    }
+
+    /// <summary>
+    /// Explains the predictions for a batch: attention weights, learned indicator probabilities,
+    /// per-slice predictions and the top slices by attention weight. Needs no SFs. Runs in
+    /// evaluation mode without gradients and restores the previous mode.
+    /// </summary>
+    /// <param name="features">Backbone input for N examples.</param>
+    /// <param name="topSlices">How many slices to list per example in <see cref="ExampleExplanation.TopSlices"/>.</param>
+    public SliceExplanation Explain(Tensor features, int topSlices = 3)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(topSlices, 0);
+        ModelInputChecks.Features(features);
+        bool wasTraining = training;
+        eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var device = ModelExtensions.DeviceOf(this);
+            using var output = Run(features.to(device));
+            long n = features.shape[0], m = _sliceNames.Length, c = NumClasses;
+            float[] probs = output.Logits.softmax(1).cpu().data<float>().ToArray();
+            float[] att = output.AttentionWeights.cpu().data<float>().ToArray();
+            float[] ind = output.IndicatorLogits.sigmoid().cpu().data<float>().ToArray();
+            float[] slice = output.SlicePredictionLogits.softmax(2).cpu().data<float>().ToArray();
+            int top = (int)Math.Min(topSlices, m);
+            var examples = new ExampleExplanation[n];
+            for (long i = 0; i < n; i++)
+            {
+                var p = probs.AsSpan((int)(i * c), (int)c).ToArray();
+                var a = att.AsSpan((int)(i * m), (int)m).ToArray();
+                var q = ind.AsSpan((int)(i * m), (int)m).ToArray();
+                var s = new float[m][];
+                for (long j = 0; j < m; j++) s[j] = slice.AsSpan((int)((i * m + j) * c), (int)c).ToArray();
+                var order = Enumerable.Range(0, (int)m).OrderByDescending(j => a[j]).ThenBy(j => j).Take(top)
+                    .Select(j => new SliceWeight(_sliceNames[j], a[j])).ToArray();
+                examples[i] = new ExampleExplanation(ArgMax(p), p, a, q, s, order);
+            }
+            return new SliceExplanation(_sliceNames, examples);
+        }
+        finally
+        {
+            train(wasTraining);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            backbone.Dispose();
+            sram.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    internal static string[] NormalizeSliceNames(IReadOnlyList<string> sliceNames)
+    {
+        var functions = sliceNames.Count > 0 && sliceNames[0] == SliceMatrix.BaseSliceName ? sliceNames.Skip(1).ToArray() : sliceNames.ToArray();
+        SliceNameRules.Validate(functions);
+        return new[] { SliceMatrix.BaseSliceName }.Concat(functions).ToArray();
+    }
+
+    private static int ArgMax(float[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,103 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Modules;
+
+/// <summary>
+/// The slice-residual-attention module (SRAM, paper section 3.2, components (b) to (f)) over a
+/// backbone representation z [B, d], batched across all m = k + 1 slices (no per-slice loop):
+/// indicator heads <c>Linear(d, m)</c>, expert projections [m, d, h], a shared slice prediction head
+/// <c>Linear(h, C)</c> applied to every expert, attention softmax((Q + conf(P)) / T), and the
+/// prediction head <c>Linear(h, C)</c> on the attended representation.
+/// </summary>
+public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
+{
+    private readonly Linear indicator_heads;
+    private readonly SliceExpertProjections expert_projections;
+    private readonly Linear shared_slice_head;
+    private readonly Linear prediction_head;
+
+    /// <summary>Creates the module.</summary>
+    /// <param name="sliceCount">m = k + 1, the slices including the base slice.</param>
+    /// <param name="inputWidth">d, the backbone width.</param>
+    /// <param name="expertSize">h, the size of each slice expert representation.</param>
+    /// <param name="numClasses">C, the number of classes (2 for binary tasks).</param>
+    /// <param name="attention">Which attention variant combines the experts.</param>
+    /// <param name="temperature">The softmax temperature T (&gt; 0).</param>
+    /// <param name="device">Where to create the parameters (CPU by default).</param>
+    /// <param name="dtype">Parameter type (float32 by default).</param>
+    public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
+        AttentionVariant attention = AttentionVariant.Full, double temperature = 1.0, Device? device = null, ScalarType? dtype = null)
+        : base(nameof(SliceResidualAttention))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputWidth, 1L);
+        ArgumentOutOfRangeException.ThrowIfLessThan(expertSize, 1L);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 2L);
+        if (!(temperature > 0) || double.IsInfinity(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The attention temperature must be a positive finite number.");
+        if (!Enum.IsDefined(attention))
+            throw new ArgumentOutOfRangeException(nameof(attention), attention, "Unknown attention variant.");
+        SliceCount = sliceCount;
+        InputWidth = inputWidth;
+        ExpertSize = expertSize;
+        NumClasses = numClasses;
+        Attention = attention;
+        Temperature = temperature;
+        indicator_heads = nn.Linear(inputWidth, sliceCount, device: device, dtype: dtype);
+        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype);
+        shared_slice_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
+        prediction_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
+        RegisterComponents();
+    }
+
+    /// <summary>m = k + 1.</summary>
+    public long SliceCount { get; }
+
+    /// <summary>d.</summary>
+    public long InputWidth { get; }
+
+    /// <summary>h.</summary>
+    public long ExpertSize { get; }
+
+    /// <summary>C.</summary>
+    public long NumClasses { get; }
+
+    /// <summary>The attention variant.</summary>
+    public AttentionVariant Attention { get; }
+
+    /// <summary>The softmax temperature T.</summary>
+    public double Temperature { get; }
+
+    /// <summary>Runs every component on z [B, d].</summary>
+    public override SramOutput forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.dim() != 2 || input.shape[1] != InputWidth)
+            throw new ArgumentException($"The backbone produced [{string.Join(", ", input.shape)}]; the model was built for backbone width d = {InputWidth}, so it expects [B, {InputWidth}].", nameof(input));
+        using var scope = NewDisposeScope();
+        var q = indicator_heads.call(input);                       // [B, m]
+        var r = expert_projections.call(input);                    // [B, m, h]
+        var p = shared_slice_head.call(r);                         // [B, m, C]
+        var a = SliceAttention.Weights(q, p, Attention, Temperature); // [B, m]
+        var zPrime = a.unsqueeze(1).bmm(r).squeeze(1);             // [B, h]
+        var logits = prediction_head.call(zPrime);                 // [B, C]
+        return new SramOutput(
+            scope.MoveToOuter(q), scope.MoveToOuter(r), scope.MoveToOuter(p),
+            scope.MoveToOuter(a), scope.MoveToOuter(zPrime), scope.MoveToOuter(logits));
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            indicator_heads.Dispose();
+            expert_projections.Dispose();
+            shared_slice_head.Dispose();
+            prediction_head.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,371 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SliceLearning.Models;
+using SliceLearning.Runtime;
+using SliceLearning.Slicing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Training;
+
+/// <summary>
+/// Fluent trainer for any <see cref="ITrainableModel"/> (SRAM or a baseline): mini-batches with
+/// seeded shuffling, Adam/AdamW/SGD, a learning-rate schedule, early stopping on a validation
+/// metric, logging, progress and cancellation. The <c>With...</c> steps only record settings;
+/// <see cref="Fit"/> validates them, seeds once and trains.
+/// </summary>
+/// <remarks>
+/// The seed (<see cref="WithSeed"/>) drives torch's generator (and so dropout and any
+/// initialisation done during training) and the shuffling of the training rows. Two fits with one
+/// seed are bit-identical on the CPU with one thread (<see cref="ComputeDevice.SetCpuThreads"/>);
+/// TorchSharp offers no deterministic mode for multi-threaded or CUDA kernels.
+/// </remarks>
+public sealed class SliceTrainer
+{
+    /// <summary>Default number of epochs.</summary>
+    public const int DefaultEpochs = 10;
+
+    /// <summary>Default mini-batch size.</summary>
+    public const int DefaultBatchSize = 64;
+
+    private readonly ITrainableModel _model;
+    private SliceDataset? _train;
+    private SliceDataset? _validation;
+    private bool _ownsData;
+    private int _epochs = DefaultEpochs;
+    private int _batchSize = DefaultBatchSize;
+    private OptimizerOptions _optimizer = new();
+    private LearningRateSchedule _schedule = LearningRateSchedule.Constant;
+    private int? _patience;
+    private ValidationMetric _metric = ValidationMetric.OverallF1;
+    private bool _restoreBest = true;
+    private int? _seed;
+    private DevicePreference _device = DevicePreference.Cpu;
+    private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private IProgress<TrainingProgress>? _progress;
+
+    private SliceTrainer(ITrainableModel model) => _model = model;
+
+    /// <summary>Starts configuring the training of <paramref name="model"/>.</summary>
+    public static SliceTrainer For(ITrainableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new SliceTrainer(model);
+    }
+
+    /// <summary>Trains on <paramref name="train"/>; validates after each epoch on <paramref name="validation"/> when given. The caller keeps ownership of both.</summary>
+    public SliceTrainer WithData(SliceDataset train, SliceDataset? validation = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        _train = train;
+        _validation = validation;
+        _ownsData = false;
+        return this;
+    }
+
+    /// <summary>
+    /// Trains on examples: featurizes, labels and slices them with <paramref name="slices"/>. The
+    /// trainer builds the data sets and disposes them when <see cref="Fit"/> ends.
+    /// </summary>
+    public SliceTrainer WithData<T>(IReadOnlyList<T> train, IReadOnlyList<T>? validation, Func<T, float[]> featurize, Func<T, int> label, SliceSet<T> slices)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(featurize);
+        ArgumentNullException.ThrowIfNull(label);
+        ArgumentNullException.ThrowIfNull(slices);
+        _train = SliceDataset.From(train, featurize, label, slices);
+        _validation = validation is null ? null : SliceDataset.From(validation, featurize, label, slices);
+        _ownsData = true;
+        return this;
+    }
+
+    /// <summary>Number of passes over the training data (default <see cref="DefaultEpochs"/>).</summary>
+    public SliceTrainer WithEpochs(int epochs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        _epochs = epochs;
+        return this;
+    }
+
+    /// <summary>Rows per training step (default <see cref="DefaultBatchSize"/>); the last batch of an epoch may be smaller.</summary>
+    public SliceTrainer WithBatchSize(int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        _batchSize = batchSize;
+        return this;
+    }
+
+    /// <summary>The optimizer (default: Adam, learning rate 1e-3).</summary>
+    public SliceTrainer WithOptimizer(OptimizerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _optimizer = options.Clone();
+        return this;
+    }
+
+    /// <summary>The learning-rate schedule (default <see cref="LearningRateSchedule.Constant"/>).</summary>
+    public SliceTrainer WithLearningRateSchedule(LearningRateSchedule schedule)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        _schedule = schedule;
+        return this;
+    }
+
+    /// <summary>
+    /// Stops when <paramref name="metric"/> (default overall F1) has not improved on the
+    /// validation set for <paramref name="patience"/> epochs, and by default restores the weights of
+    /// the best epoch. Needs validation data.
+    /// </summary>
+    public SliceTrainer WithEarlyStopping(int patience, ValidationMetric? metric = null, bool restoreBestWeights = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
+        _patience = patience;
+        _metric = metric ?? ValidationMetric.OverallF1;
+        _restoreBest = restoreBestWeights;
+        return this;
+    }
+
+    /// <summary>The validation metric reported each epoch without early stopping (default overall F1).</summary>
+    public SliceTrainer WithValidationMetric(ValidationMetric metric)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        _metric = metric;
+        return this;
+    }
+
+    /// <summary>Seeds torch and the shuffling once at the start of <see cref="Fit"/> (see the remarks on the class).</summary>
+    public SliceTrainer WithSeed(int seed)
+    {
+        _seed = seed;
+        return this;
+    }
+
+    /// <summary>Where to train (default CPU). The model is moved there.</summary>
+    public SliceTrainer OnDevice(DevicePreference device)
+    {
+        if (!Enum.IsDefined(device)) throw new ArgumentOutOfRangeException(nameof(device), device, "Unknown device preference.");
+        _device = device;
+        return this;
+    }
+
+    /// <summary>Logs start, epochs (Debug), early stopping and the end through <paramref name="loggerFactory"/>.</summary>
+    public SliceTrainer WithLogging(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Reports a <see cref="TrainingProgress"/> after every epoch.</summary>
+    public SliceTrainer WithProgress(IProgress<TrainingProgress> progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        _progress = progress;
+        return this;
+    }
+
+    /// <summary>
+    /// Trains the model. Cancellation is checked before every batch; on cancellation the model
+    /// keeps the weights of the last completed step and <see cref="OperationCanceledException"/> is thrown.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No data, or early stopping without validation data.</exception>
+    /// <exception cref="SliceDataException">The data does not fit the model (label out of range, other slices, empty).</exception>
+    public TrainingResult Fit(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return FitCore(cancellationToken);
+        }
+        finally
+        {
+            if (_ownsData)
+            {
+                _train?.Dispose();
+                _validation?.Dispose();
+                _train = _validation = null;
+            }
+        }
+    }
+
+    private TrainingResult FitCore(CancellationToken cancellationToken)
+    {
+        var train = _train ?? throw new InvalidOperationException("No training data: call WithData(...) before Fit().");
+        var validation = _validation;
+        if (_patience is not null && validation is null)
+            throw new InvalidOperationException("Early stopping needs validation data: pass it to WithData(train, validation).");
+        CheckData(train, "training");
+        if (validation is not null)
+        {
+            CheckData(validation, "validation");
+            _metric.Check(validation.Slices);
+        }
+
+        var logger = _loggerFactory.CreateLogger<SliceTrainer>();
+        var clock = Stopwatch.StartNew();
+        var device = ComputeDevice.Resolve(_device);
+        var module = _model.Module;
+        module.to(device);
+        if (_seed is int seed) manual_seed(seed);
+        var random = _seed is int s ? new Random(s) : new Random();
+        Log.TrainingStarted(logger, _model.GetType().Name, _model.ParameterCount(), device.ToString(), train.Count, _epochs, _batchSize,
+            _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
+
+        using var optimizer = CreateOptimizer(module);
+        var losses = new List<double>();
+        var scores = new List<double>();
+        double best = double.NegativeInfinity;
+        int bestEpoch = 0, sinceBest = 0, epoch = 0;
+        bool stoppedEarly = false;
+        Dictionary<string, Tensor>? bestWeights = null;
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        try
+        {
+            for (epoch = 1; epoch <= _epochs; epoch++)
+            {
+                double lr = _schedule.RateAt(epoch - 1, _epochs, _optimizer.LearningRate);
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                module.train();
+                random.Shuffle(order);
+                double lossSum = 0;
+                for (int start = 0; start < order.Length; start += _batchSize)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int length = Math.Min(_batchSize, order.Length - start);
+                    using var scope = NewDisposeScope();
+                    var index = tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
+                    var x = train.Features.index_select(0, index).to(device);
+                    var y = train.Labels.index_select(0, index).to(device);
+                    var membership = train.Membership.index_select(0, index).to(device);
+                    optimizer.zero_grad();
+                    var loss = _model.Loss(x, y, membership);
+                    loss.backward();
+                    optimizer.step();
+                    lossSum += loss.item<float>() * (double)length;
+                }
+                double epochLoss = lossSum / train.Count;
+                losses.Add(epochLoss);
+
+                double? score = null;
+                if (validation is not null)
+                {
+                    double value = Validate(validation, device);
+                    scores.Add(value);
+                    score = value;
+                    if (value > best || bestEpoch == 0)
+                    {
+                        best = value;
+                        bestEpoch = epoch;
+                        sinceBest = 0;
+                        if (_patience is not null && _restoreBest) bestWeights = Snapshot(module, bestWeights);
+                    }
+                    else
+                    {
+                        sinceBest++;
+                    }
+                }
+                else
+                {
+                    bestEpoch = epoch;
+                }
+
+                if (logger.IsEnabled(LogLevel.Debug))
+                    Log.EpochCompleted(logger, epoch, _epochs, epochLoss, validation is null ? "no validation" : _metric.Name, score ?? double.NaN, lr);
+                _progress?.Report(new TrainingProgress(epoch, _epochs, epochLoss, score, validation is null ? null : _metric.Name, lr, clock.Elapsed));
+
+                if (_patience is int patience && sinceBest >= patience && epoch < _epochs)
+                {
+                    Log.EarlyStopped(logger, epoch, _metric.Name, patience, best, bestEpoch);
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+            int epochsRun = Math.Min(epoch, _epochs);
+            bool restored = false;
+            if (bestWeights is not null && bestEpoch != epochsRun)
+            {
+                module.load_state_dict(bestWeights);
+                restored = true;
+            }
+            Log.TrainingFinished(logger, epochsRun, clock.Elapsed.TotalSeconds, bestEpoch);
+            return new TrainingResult(epochsRun, bestEpoch, losses, scores,
+                validation is null ? null : best, validation is null ? null : _metric.Name, stoppedEarly, restored, clock.Elapsed);
+        }
+        finally
+        {
+            if (bestWeights is not null) foreach (var t in bestWeights.Values) t.Dispose();
+        }
+    }
+
+    private double Validate(SliceDataset validation, Device device)
+    {
+        var module = _model.Module;
+        module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var predictions = new int[validation.Count];
+            double lossSum = 0;
+            const int chunk = 4096;
+            for (int start = 0; start < validation.Count; start += chunk)
+            {
+                int length = Math.Min(chunk, validation.Count - start);
+                using var scope = NewDisposeScope();
+                var x = validation.Features.narrow(0, start, length).to(device);
+                var y = validation.Labels.narrow(0, start, length).to(device);
+                var membership = validation.Membership.narrow(0, start, length).to(device);
+                lossSum += _model.Loss(x, y, membership).item<float>() * (double)length;
+                var classes = _model.Logits(x).argmax(1).cpu().data<long>().ToArray();
+                for (int i = 0; i < length; i++) predictions[start + i] = (int)classes[i];
+            }
+            var labels = Array.ConvertAll(validation.Labels.data<long>().ToArray(), l => (int)l);
+            var outcome = new ValidationOutcome(labels, predictions, validation.Slices, _model.NumClasses, lossSum / validation.Count);
+            return _metric.Score(outcome);
+        }
+        finally
+        {
+            module.train();
+        }
+    }
+
+    private void CheckData(SliceDataset data, string role)
+    {
+        if (data.Count == 0)
+            throw new SliceDataException($"The {role} data set is empty (0 rows).", role);
+        long max = data.Labels.max().item<long>();
+        if (max >= _model.NumClasses)
+        {
+            long row = data.Labels.eq(max).nonzero()[0, 0].item<long>();
+            throw new SliceDataException($"Label {max} at {role} row {row} is outside [0, {_model.NumClasses}) for a {_model.NumClasses}-class model.", role, row: row);
+        }
+        var expected = _model.SliceNames;
+        if (expected.Count > 0 && !expected.SequenceEqual(data.Slices.SliceNames, StringComparer.Ordinal))
+            throw new SliceDataException(
+                $"The {role} data has slices ({string.Join(", ", data.Slices.SliceNames)}) but the model was built for ({string.Join(", ", expected)}); " +
+                "apply the same SliceSet the model was created with.", role);
+    }
+
+    private optim.Optimizer CreateOptimizer(nn.Module module)
+    {
+        var o = _optimizer;
+        return o.Kind switch
+        {
+            OptimizerKind.Adam => optim.Adam(module.parameters(), o.LearningRate, o.Betas.Beta1, o.Betas.Beta2, weight_decay: o.WeightDecay),
+            OptimizerKind.AdamW => optim.AdamW(module.parameters(), o.LearningRate, o.Betas.Beta1, o.Betas.Beta2, weight_decay: o.WeightDecay),
+            OptimizerKind.Sgd => optim.SGD(module.parameters(), o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay),
+            _ => throw new InvalidOperationException($"Unknown optimizer kind {o.Kind}."),
+        };
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module module, Dictionary<string, Tensor>? previous)
+    {
+        if (previous is not null) foreach (var t in previous.Values) t.Dispose();
+        var copy = new Dictionary<string, Tensor>();
+        using var noGrad = no_grad();
+        foreach (var (name, t) in module.state_dict())
+            copy[name] = t.detach().clone().DetachFromDisposeScope();
+        return copy;
+    }
+}
