@@ -121,7 +121,7 @@ internal sealed class Experiments(Lab lab, Action<string> step)
         var rng = new Random(3);
         double[] along = { -0.66, -0.22, 0.22, 0.66 };
         var slices = along.Select((t, i) => new SyntheticSliceRegion(
-            $"r{i + 1}", rng.Next(2) == 0 ? SliceShape.Disc : SliceShape.Square, t, t, Math.Round(0.01 + 0.03 * rng.NextDouble(), 3))).ToList();
+            $"r{i + 1}", rng.Next(2) == 0 ? SliceShape.Disc : SliceShape.Square, t, t, Math.Round(0.01 + 0.03 * rng.NextDouble(), 3), Label: 1)).ToList();
         return new SyntheticSliceOptions { Slices = slices };
     }
 
@@ -159,8 +159,8 @@ internal sealed class Experiments(Lab lab, Action<string> step)
             {
                 Slices = new List<SyntheticSliceRegion>
                 {
-                    new("s1", SliceShape.Disc, -0.45, -0.45, 0.03, SfNoise: noise),
-                    new("s2", SliceShape.Disc, 0.45, 0.45, 0.03),
+                    new("s1", SliceShape.Disc, -0.45, -0.45, 0.03, SfNoise: noise, Label: 1),
+                    new("s2", SliceShape.Disc, 0.45, 0.45, 0.03, Label: 1),
                 },
             };
             var rows = new List<(TrialResult Result, double[] Stats)>();

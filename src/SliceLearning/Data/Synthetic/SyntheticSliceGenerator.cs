@@ -4,7 +4,7 @@ namespace SliceLearning.Data.Synthetic;
 
 /// <summary>
 /// Generates the paper's synthetic slice task (section 3.3, Figure 1): points uniform in [-1, 1]²,
-/// label 1 on one side of a line, flipped inside small critical regions, plus SFs that mark each
+/// label 1 on one side of a line, overridden inside small critical regions (set to one class or flipped), plus SFs that mark each
 /// region with a chosen noise rate. Everything is seeded: the same options and seed give the same
 /// data on every machine (System.Random with a seed, no torch).
 /// </summary>
@@ -43,13 +43,13 @@ public sealed class SyntheticSliceGenerator
     /// <summary>The global boundary's label for a point, ignoring the slices.</summary>
     public int BoundaryLabel(double x, double y) => _options.BoundaryX * x + _options.BoundaryY * y > _options.BoundaryOffset ? 1 : 0;
 
-    /// <summary>The true label of a point: the boundary's label, flipped inside a critical region.</summary>
+    /// <summary>The true label of a point: the boundary's label, replaced inside a critical region by its <see cref="SyntheticSliceRegion.Label"/> (or flipped).</summary>
     public int TrueLabel(double x, double y)
     {
         int label = BoundaryLabel(x, y);
         foreach (var r in _regions)
         {
-            if (r.Critical && r.Contains(x, y)) return 1 - label;
+            if (r.Critical && r.Contains(x, y)) return r.Label ?? 1 - label;
         }
         return label;
     }

@@ -26,11 +26,11 @@ public sealed class SyntheticSliceOptions
     /// The slices: critical ones flip labels, benign ones only mark points. Critical regions may not
     /// overlap each other and must lie inside [-1, 1]².
     /// </summary>
-    /// <value>The default value is two critical discs of 3%, "s1" at (-0.45, -0.45) and "s2" at (0.45, 0.45), on the line y = x.</value>
+    /// <value>The default value is two critical discs of 3% whose points are all class 1, "s1" at (-0.45, -0.45) and "s2" at (0.45, 0.45), on the line y = x.</value>
     public IList<SyntheticSliceRegion> Slices { get; set; } = new List<SyntheticSliceRegion>
     {
-        new("s1", SliceShape.Disc, -0.45, -0.45, 0.03),
-        new("s2", SliceShape.Disc, 0.45, 0.45, 0.03),
+        new("s1", SliceShape.Disc, -0.45, -0.45, 0.03, Label: 1),
+        new("s2", SliceShape.Disc, 0.45, 0.45, 0.03, Label: 1),
     };
 
     /// <summary>
@@ -90,6 +90,7 @@ public sealed class SyntheticSliceOptions
                 if (string.IsNullOrWhiteSpace(s.Name)) problems.Add($"Slices[{i}] has an empty name.");
                 else if (!names.Add(s.Name)) problems.Add($"Slices[{i}] is named '{s.Name}' like an earlier slice.");
                 if (!(s.Fraction > 0 && s.Fraction <= 0.5)) { problems.Add($"Slices[{i}] ('{s.Name}'): Fraction must be in (0, 0.5]; got {F(s.Fraction)}."); continue; }
+                if (s.Label is int label && label is not (0 or 1)) problems.Add($"Slices[{i}] ('{s.Name}'): Label must be 0, 1 or null (flip); got {label}.");
                 if (s.SfNoise is double noise && !(noise >= 0 && noise < 1)) problems.Add($"Slices[{i}] ('{s.Name}'): SfNoise must be in [0, 1); got {F(noise)}.");
                 double e = s.Extent;
                 if (Math.Abs(s.CenterX) + e > 1 || Math.Abs(s.CenterY) + e > 1)

@@ -12,8 +12,8 @@ public enum SliceShape
 
 /// <summary>
 /// One slice of the synthetic task (paper Figure 1): a region of the square [-1, 1]² holding a
-/// requested fraction of the points. Inside a critical region the labels are flipped relative to
-/// the global linear boundary; a benign region only marks points and leaves labels alone.
+/// requested fraction of the points. Inside a critical region the labels deviate from
+/// the global linear boundary (set to one class, or flipped); a benign region only marks points and leaves labels alone.
 /// </summary>
 /// <param name="Name">The slice name (a valid SF name: letters, digits, '_', '-', '.').</param>
 /// <param name="Shape">Disc or square.</param>
@@ -24,12 +24,16 @@ public enum SliceShape
 /// the square's area 4, so the point density is the same inside and outside; a critical region then
 /// holds exactly round(Fraction × N) of N generated points.
 /// </param>
-/// <param name="Critical">True: labels inside are flipped (a slice the global boundary gets wrong).</param>
+/// <param name="Critical">True: labels inside deviate from the global boundary (a slice the boundary gets wrong).</param>
 /// <param name="SfNoise">
 /// The noise rate of this slice's SF, in [0, 1): that fraction of the true members is dropped and as
 /// many non-members near the region are added, so the SF's precision and recall are both 1 − noise.
 /// Null: use <see cref="SyntheticSliceOptions.SfNoise"/> (critical) or
 /// <see cref="SyntheticSliceOptions.BenignSfNoise"/> (benign).
+/// </param>
+/// <param name="Label">
+/// For a critical region: the class every point inside gets (the paper's research code sets a disc on the
+/// boundary to one class, so the boundary bulges around it), or null to flip each point's boundary label.
 /// </param>
 public sealed record SyntheticSliceRegion(
     string Name,
@@ -38,7 +42,8 @@ public sealed record SyntheticSliceRegion(
     double CenterY,
     double Fraction,
     bool Critical = true,
-    double? SfNoise = null)
+    double? SfNoise = null,
+    int? Label = null)
 {
     /// <summary>
     /// The region's radius (disc) or half side (square) for its <see cref="Fraction"/> of the square
