@@ -55,6 +55,26 @@ public sealed class MixtureOfExpertsModelTests
     }
 
     [Fact]
+    public void RoutingLoss_IsTheGateCrossEntropyAgainstMembershipSpreadOverSlices()
+    {
+        using var x = torch.tensor(new float[] { 0.5f, -0.2f, -0.7f, 0.9f, 0.1f, 0.3f }, new long[] { 3, 2 });
+        using var y = torch.tensor(new long[] { 1, 0, 1 });
+        // Row 0: base only; row 1: base and a; row 2: base, a and b.
+        using var m = torch.tensor(new float[] { 1, 0, 0, 1, 1, 0, 1, 1, 1 }, new long[] { 3, 3 });
+        torch.manual_seed(5);
+        using var plain = MixtureOfExpertsModel.Create(() => BaselineTestSupport.Mlp(4), 4, 2, new[] { "a", "b" }, o => o.GateRoutingLossWeight = 0);
+        torch.manual_seed(5);
+        using var routed = MixtureOfExpertsModel.Create(() => BaselineTestSupport.Mlp(4), 4, 2, new[] { "a", "b" }, o => o.GateRoutingLossWeight = 2);
+        using var l0 = plain.Loss(x, y, m);
+        using var l1 = routed.Loss(x, y, m);
+        var g = routed.GateWeights(x).data<float>().ToArray();
+        double ce0 = -Math.Log(g[0]);
+        double ce1 = -(Math.Log(g[3]) + Math.Log(g[4])) / 2;
+        double ce2 = -(Math.Log(g[6]) + Math.Log(g[7]) + Math.Log(g[8])) / 3;
+        Assert.Equal(2 * (ce0 + ce1 + ce2) / 3, l1.item<float>() - l0.item<float>(), 4);
+    }
+
+    [Fact]
     public void LearnsTheEasyTask()
     {
         ComputeDevice.SetCpuThreads(1);
