@@ -35,7 +35,8 @@ internal sealed class Experiments(Lab lab, Action<string> step)
     private static ITrainableModel Sram(long width, IReadOnlyList<string> slices, AttentionVariant attention = AttentionVariant.Full) =>
         SliceAwareModel.Create(Lab.Backbone(width), width, 2, slices, o => { o.ExpertSize = width; o.Attention = attention; });
 
-    private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+    /// <summary>Cache key of a run on the default 2-slice task.</summary>
+    private static string Key(string method, long width, int seed) => $"{method}|two-slice|d={width}|seed={seed}";
 
     // ---------------------------------------------------------------- (a)
     public IReadOnlyList<ResultTable> MethodsOnTwoSlices()
@@ -48,19 +49,19 @@ internal sealed class Experiments(Lab lab, Action<string> step)
             var vanillaValidation = default(SliceLearning.Evaluation.SliceReport);
             double[]? vanillaGrid = null;
             step($"(a) seed {seed}: VANILLA");
-            results.Add(lab.Trial("VANILLA", () => Vanilla(PaperWidth), data, seed, TwoSlices, m =>
+            results.Add(lab.CachedTrial(Key("VANILLA", PaperWidth, seed), "VANILLA", () => Vanilla(PaperWidth), data, seed, TwoSlices, m =>
             {
                 vanillaValidation = Lab.Evaluate(m, data.Validation);
                 if (plot) vanillaGrid = GridProbability(m);
             }));
             step($"(a) seed {seed}: HPS");
-            results.Add(lab.Trial("HPS", () => HardParameterSharingModel.Create(Lab.Backbone(PaperWidth), PaperWidth, 2, data.SliceNames), data, seed, TwoSlices));
+            results.Add(lab.CachedTrial(Key("HPS", PaperWidth, seed), "HPS", () => HardParameterSharingModel.Create(Lab.Backbone(PaperWidth), PaperWidth, 2, data.SliceNames), data, seed, TwoSlices));
             step($"(a) seed {seed}: MANUAL (4 values of α)");
             results.Add(lab.Manual(data, seed, PaperWidth, vanillaValidation!, TwoSlices));
             step($"(a) seed {seed}: MoE");
-            results.Add(lab.Trial("MoE", () => MixtureOfExpertsModel.Create(() => Lab.Backbone(PaperWidth), PaperWidth, 2, data.SliceNames), data, seed, TwoSlices));
+            results.Add(lab.CachedTrial(Key("MoE", PaperWidth, seed), "MoE", () => MixtureOfExpertsModel.Create(() => Lab.Backbone(PaperWidth), PaperWidth, 2, data.SliceNames), data, seed, TwoSlices));
             step($"(a) seed {seed}: SRAM");
-            results.Add(lab.Trial("SRAM", () => Sram(PaperWidth, data.SliceNames), data, seed, TwoSlices, m =>
+            results.Add(lab.CachedTrial(Key("SRAM", PaperWidth, seed), "SRAM", () => Sram(PaperWidth, data.SliceNames), data, seed, TwoSlices, m =>
             {
                 if (!plot) return;
                 Plots.Data(Png("data.png"), data.Generator, data.Splits.Train);
@@ -94,9 +95,10 @@ internal sealed class Experiments(Lab lab, Action<string> step)
         if (settingHeader is not null) headers.Add(settingHeader);
         headers.AddRange(new[] { "Params", "Overall F1" });
         headers.AddRange(slices.Select(s => $"{s} F1"));
-        headers.AddRange(new[] { "Δ overall (pts)", "Δ slice avg (pts)", "s / run" });
-        var table = new ResultTable(title, headers.ToArray());
         var vanilla = results.Where(r => r.Method == "VANILLA").ToDictionary(r => r.Seed);
+        if (vanilla.Count > 0) headers.AddRange(new[] { "Δ overall (pts)", "Δ slice avg (pts)" });
+        headers.Add("s / run");
+        var table = new ResultTable(title, headers.ToArray());
         foreach (var group in results.GroupBy(r => (r.Method, Setting: setting?.Invoke(r) ?? "")))
         {
             var rows = group.ToArray();
@@ -105,9 +107,12 @@ internal sealed class Experiments(Lab lab, Action<string> step)
             cells.Add(rows[0].Parameters.ToString("N0", CultureInfo.InvariantCulture));
             cells.Add(MeanStd.Of(rows.Select(r => r.OverallF1)).Score);
             cells.AddRange(slices.Select(s => MeanStd.Of(rows.Select(r => r.SliceF1[s])).Score));
-            bool paired = vanilla.Count > 0 && rows.All(r => vanilla.ContainsKey(r.Seed));
-            cells.Add(paired ? MeanStd.Of(rows.Select(r => r.OverallF1 - vanilla[r.Seed].OverallF1)).Points : "");
-            cells.Add(paired ? MeanStd.Of(rows.Select(r => slices.Average(s => r.SliceF1[s] - vanilla[r.Seed].SliceF1[s]))).Points : "");
+            if (vanilla.Count > 0)
+            {
+                bool paired = rows.All(r => vanilla.ContainsKey(r.Seed));
+                cells.Add(paired ? MeanStd.Of(rows.Select(r => r.OverallF1 - vanilla[r.Seed].OverallF1)).Points : "");
+                cells.Add(paired ? MeanStd.Of(rows.Select(r => slices.Average(s => r.SliceF1[s] - vanilla[r.Seed].SliceF1[s]))).Points : "");
+            }
             cells.Add(rows.Average(r => r.Seconds).ToString("F1", CultureInfo.InvariantCulture));
             table.Add(cells.ToArray());
         }
@@ -150,7 +155,7 @@ internal sealed class Experiments(Lab lab, Action<string> step)
     public IReadOnlyList<ResultTable> NoisySfs()
     {
         var table = new ResultTable("(c) Noisy SFs (Figure 5): SF noise on s1 (s2 stays at 0.15), SRAM",
-            "s1 SF noise", "Overall F1", "s1 F1", "s2 F1", "P(s1) true members", "P(s1) SF false positives", "P(s1) elsewhere", "attn s1 | members", "attn s1 | elsewhere");
+            "s1 SF noise", "Overall F1", "s1 F1", "s2 F1", "P(s1) true members", "P(s1) SF false positives", "P(s1) elsewhere", "attn s1 (members)", "attn s1 (elsewhere)");
         var panels = new List<(string, IReadOnlyList<double>)>();
         SyntheticSliceGenerator? generator = null;
         foreach (double noise in new[] { 0.15, 0.4, 0.8 })
@@ -231,11 +236,11 @@ internal sealed class Experiments(Lab lab, Action<string> step)
             {
                 using var data = lab.Data(new SyntheticSliceOptions(), seed);
                 step($"(d) width {width}, seed {seed}: SRAM");
-                results.Add((width, lab.Trial("SRAM", () => Sram(width, data.SliceNames), data, seed, TwoSlices)));
+                results.Add((width, lab.CachedTrial(Key("SRAM", width, seed), "SRAM", () => Sram(width, data.SliceNames), data, seed, TwoSlices)));
                 step($"(d) width {width}, seed {seed}: HPS");
-                results.Add((width, lab.Trial("HPS", () => HardParameterSharingModel.Create(Lab.Backbone(width), width, 2, data.SliceNames), data, seed, TwoSlices)));
+                results.Add((width, lab.CachedTrial(Key("HPS", width, seed), "HPS", () => HardParameterSharingModel.Create(Lab.Backbone(width), width, 2, data.SliceNames), data, seed, TwoSlices)));
                 step($"(d) width {width}, seed {seed}: MoE");
-                results.Add((width, lab.Trial("MoE", () => MixtureOfExpertsModel.Create(() => Lab.Backbone(width), width, 2, data.SliceNames), data, seed, TwoSlices)));
+                results.Add((width, lab.CachedTrial(Key("MoE", width, seed), "MoE", () => MixtureOfExpertsModel.Create(() => Lab.Backbone(width), width, 2, data.SliceNames), data, seed, TwoSlices)));
             }
         }
         var byWidth = results.Select(r => r.Result with { Note = r.Width.ToString(CultureInfo.InvariantCulture) }).ToList();
@@ -259,13 +264,16 @@ internal sealed class Experiments(Lab lab, Action<string> step)
             using (var data = lab.Data(new SyntheticSliceOptions(), seed))
             {
                 step($"(e) seed {seed}: VANILLA");
-                results.Add(lab.Trial("VANILLA", () => Vanilla(PaperWidth), data, seed, TwoSlices) with { Note = "-" });
+                results.Add(lab.CachedTrial(Key("VANILLA", PaperWidth, seed), "VANILLA", () => Vanilla(PaperWidth), data, seed, TwoSlices) with { Note = "-" });
             }
             foreach (int k in SliceCounts(S))
             {
                 using var data = lab.Data(new SyntheticSliceOptions { BenignSliceCount = k - 2 }, seed);
                 step($"(e) seed {seed}: SRAM with k = {k}");
-                results.Add(lab.Trial("SRAM", () => Sram(PaperWidth, data.SliceNames), data, seed, TwoSlices) with { Note = k.ToString(CultureInfo.InvariantCulture) });
+                var result = k == 2
+                    ? lab.CachedTrial(Key("SRAM", PaperWidth, seed), "SRAM", () => Sram(PaperWidth, data.SliceNames), data, seed, TwoSlices)
+                    : lab.Trial("SRAM", () => Sram(PaperWidth, data.SliceNames), data, seed, TwoSlices);
+                results.Add(result with { Note = k.ToString(CultureInfo.InvariantCulture) });
             }
         }
         var table = MethodTable("(e) Many slices: s1, s2 plus k - 2 benign SFs (3% discs, SF noise 0.15)", results, TwoSlices, "k", r => r.Note!);

@@ -61,7 +61,21 @@ internal sealed record TrialResult(string Method, int Seed, long Parameters, dou
 /// <summary>Builds, trains and scores the methods on the paper's backbone.</summary>
 internal sealed class Lab(RunSettings settings)
 {
+    private readonly Dictionary<string, TrialResult> _cache = new(StringComparer.Ordinal);
+
     public RunSettings Settings { get; } = settings;
+
+    /// <summary>
+    /// Like <see cref="Trial"/>, but a configuration already trained in this run (same key: method, width,
+    /// task and seed) is reused instead of retrained, e.g. experiment (a)'s d = 13 runs in (d) and (e).
+    /// </summary>
+    public TrialResult CachedTrial(string key, string method, Func<ITrainableModel> build, DataBundle data, int seed, IEnumerable<string> reportedSlices, Action<ITrainableModel>? inspect = null)
+    {
+        if (inspect is null && _cache.TryGetValue(key, out var cached)) return cached;
+        var result = Trial(method, build, data, seed, reportedSlices, inspect);
+        _cache[key] = result;
+        return result;
+    }
 
     /// <summary>The paper's synthetic backbone: a 2-layer MLP to width d with a final ReLU (d = 13 in the paper).</summary>
     public static nn.Module<Tensor, Tensor> Backbone(long width) => nn.Sequential(

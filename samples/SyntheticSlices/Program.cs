@@ -56,13 +56,14 @@ root.SetAction(parse =>
         return 2;
     }
     ComputeDevice.SetCpuThreads(parse.GetValue(threads));
-    return Run(settings);
+    return Run(settings, args);
 });
 return root.Parse(args).Invoke();
 
-static int Run(RunSettings settings)
+static int Run(RunSettings settings, string[] args)
 {
     settings.Output.Create();
+    if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 180; // keep table rows on one line in logs
     var clock = Stopwatch.StartNew();
     AnsiConsole.MarkupLine($"[bold]SyntheticSlices[/]: experiments [yellow]{string.Join("", settings.Experiments.Order())}[/], {settings.Seeds} seeds from {settings.FirstSeed}, {settings.Epochs} epochs, batch {settings.BatchSize}, Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, {settings.TrainSize}/{settings.ValidationSize}/{settings.TestSize} points; output in {settings.Output.FullName}");
     var lab = new Lab(settings);
@@ -109,7 +110,8 @@ static int Run(RunSettings settings)
             markdown.AppendLine(table.ToMarkdown());
         }
     }
-    string header = $"Command: `dotnet run --project samples/SyntheticSlices -c Release -- --seeds {settings.Seeds} --epochs {settings.Epochs} -x {string.Join("", settings.Experiments.Order())} --many-slices-max {settings.ManySlicesMax}`; total time {clock.Elapsed.TotalSeconds:F0} s.";
+    string command = "dotnet run --project samples/SyntheticSlices" + (args.Length > 0 ? " -- " + string.Join(" ", args) : "");
+    string header = $"Command: `{command}` ({settings.Seeds} seeds, {settings.Epochs} epochs, {settings.TrainSize}/{settings.ValidationSize}/{settings.TestSize} points); total time {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores, libtorch threads {TorchSharp.torch.get_num_threads()}.";
     File.WriteAllText(Path.Combine(settings.Output.FullName, "results.md"), header + Environment.NewLine + Environment.NewLine + markdown);
     AnsiConsole.MarkupLine($"Done in [bold]{clock.Elapsed.TotalSeconds:F0} s[/]. Tables: {Markup.Escape(Path.Combine(settings.Output.FullName, "results.md"))}" + (settings.Plots ? "; plots: *.png in the same folder." : "."));
     return 0;
