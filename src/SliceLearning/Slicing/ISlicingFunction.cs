@@ -35,6 +35,8 @@ public sealed class SlicingFunction<T> : ISlicingFunction<T>
     /// <inheritdoc />
     public bool IsMember(T example) => _predicate(example);
 
+    internal Func<T, bool> Predicate => _predicate;
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }

@@ -56,6 +56,9 @@ public sealed class SliceMatrix
     /// <summary>Number of slicing functions, k (columns without the base slice).</summary>
     public int SliceCount => _names.Length - 1;
 
+    /// <summary>Bytes of packed membership storage: m columns of ceil(N / 64) 64-bit words (1/8 byte per cell plus padding).</summary>
+    public long PackedBytes => (long)ColumnCount * WordCount(RowCount) * sizeof(ulong);
+
     /// <summary>Column names, the base slice first.</summary>
     public IReadOnlyList<string> SliceNames => _names;
 

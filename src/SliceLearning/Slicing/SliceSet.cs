@@ -26,6 +26,17 @@ public sealed class SliceSetBuilder<T>
         return this;
     }
 
+    /// <summary>Adds an SF class with a parameterless constructor (for reuse across data sets).</summary>
+    public SliceSetBuilder<T> Add<TFunction>() where TFunction : ISlicingFunction<T>, new() => Add(new TFunction());
+
+    /// <summary>Adds several SFs, in order.</summary>
+    public SliceSetBuilder<T> AddRange(IEnumerable<ISlicingFunction<T>> functions)
+    {
+        ArgumentNullException.ThrowIfNull(functions);
+        foreach (var f in functions) Add(f);
+        return this;
+    }
+
     /// <summary>Validates the SFs and returns the immutable set.</summary>
     /// <exception cref="ArgumentException">No SFs, or a name that is empty, duplicated, reserved or not a valid file/column name.</exception>
     public SliceSet<T> Build()
@@ -61,30 +72,38 @@ public sealed class SliceSet<T> : IReadOnlyList<ISlicingFunction<T>>
     public ISlicingFunction<T> this[int index] => _functions[index];
 
     /// <summary>
-    /// Applies every SF to every example. (Simple sequential version; the Slicing issue replaces
-    /// it with a parallel applier with progress, cancellation and an error policy.)
+    /// Applies every SF to every example, in parallel, failing on the first SF that throws
+    /// (a <see cref="SliceDataException"/> naming the SF and the row, the SF's exception inside).
     /// </summary>
-    public SliceMatrix Apply(IReadOnlyList<T> data, CancellationToken cancellationToken = default)
+    /// <param name="data">The examples; row i of the matrix is <c>data[i]</c>.</param>
+    /// <param name="cancellationToken">Cancels the work (an <see cref="OperationCanceledException"/>).</param>
+    /// <returns>An N x (k + 1) matrix, the base slice first.</returns>
+    public SliceMatrix Apply(IReadOnlyList<T> data, CancellationToken cancellationToken = default) =>
+        ApplyWithDiagnostics(data, null, null, cancellationToken).Matrix;
+
+    /// <summary>Applies every SF to every example, in parallel, with options and progress.</summary>
+    /// <param name="data">The examples; row i of the matrix is <c>data[i]</c>.</param>
+    /// <param name="options">Error policy, parallelism and logging; null uses the defaults (fail on error, all cores).</param>
+    /// <param name="progress">Receives rows done (about every 1% of the rows, and at the end).</param>
+    /// <param name="cancellationToken">Cancels the work (an <see cref="OperationCanceledException"/>).</param>
+    /// <returns>An N x (k + 1) matrix, the base slice first.</returns>
+    /// <exception cref="SliceDataException">An SF threw and the policy is <see cref="SliceErrorPolicy.Fail"/>.</exception>
+    public SliceMatrix Apply(IReadOnlyList<T> data, SliceApplyOptions? options, IProgress<SliceApplyProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        ApplyWithDiagnostics(data, options, progress, cancellationToken).Matrix;
+
+    /// <summary>
+    /// Like <see cref="Apply(IReadOnlyList{T}, SliceApplyOptions?, IProgress{SliceApplyProgress}?, CancellationToken)"/>,
+    /// and also returns per-SF failure counts and the first failures (useful with
+    /// <see cref="SliceErrorPolicy.TreatAsNonMember"/>).
+    /// </summary>
+    /// <remarks>SFs must be thread-safe: they run on several threads at once. Each SF is called once per row.</remarks>
+    /// <exception cref="SliceDataException">An SF threw and the policy is <see cref="SliceErrorPolicy.Fail"/>.</exception>
+    public SliceApplyResult ApplyWithDiagnostics(IReadOnlyList<T> data, SliceApplyOptions? options = null, IProgress<SliceApplyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
-        int n = data.Count;
-        var columns = new ulong[Count + 1][];
-        for (int c = 0; c <= Count; c++) columns[c] = new ulong[SliceMatrix.WordCount(n)];
-        for (int row = 0; row < n; row++)
-        {
-            if ((row & 4095) == 0) cancellationToken.ThrowIfCancellationRequested();
-            for (int f = 0; f < _functions.Length; f++)
-            {
-                bool member;
-                try { member = _functions[f].IsMember(data[row]); }
-                catch (Exception ex)
-                {
-                    throw new SliceDataException($"Slicing function '{_functions[f].Name}' threw on row {row}: {ex.Message}", nameof(data), _functions[f].Name, row, ex);
-                }
-                if (member) columns[f + 1][row >> 6] |= 1UL << (row & 63);
-            }
-        }
-        return new SliceMatrix(SliceNames, n, columns);
+        options ??= new SliceApplyOptions();
+        options.Validate();
+        return SliceApplier<T>.Apply(_functions, SliceNames, data, options, progress, cancellationToken);
     }
 
     /// <inheritdoc />
