@@ -1,3 +1,5 @@
+using SliceLearning.Evaluation;
+using SliceLearning.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,6 +48,24 @@ public static class ModelExtensions
         {
             module.train(wasTraining);
         }
+    }
+
+    /// <summary>
+    /// Predicts <paramref name="data"/> (features only: SFs are not used for prediction) and
+    /// measures every slice of it: a <see cref="SliceReport"/> with a row per slice, the base
+    /// slice ("base") being all rows.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">Labelled data with slice membership.</param>
+    /// <param name="options">Bootstrap settings of the report; null for the defaults.</param>
+    public static SliceReport Evaluate(this ITrainableModel model, SliceDataset data, SliceReportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        var (probabilities, classes) = model.Predict(data.Features);
+        probabilities.Dispose();
+        var labels = Array.ConvertAll(data.Labels.data<long>().ToArray(), l => (int)l);
+        return SliceReport.Create(data.Slices, labels, classes, model.NumClasses, options);
     }
 
     /// <summary>Number of scalar parameters of the model (trainable or not), including the backbone.</summary>

@@ -21,6 +21,7 @@ internal static class ModelInputChecks
             throw new SliceDataException($"Expected labels [{batch}] (one class index per example), got [{string.Join(", ", labels.shape)}].", nameof(labels));
         if (labels.dtype != ScalarType.Int64)
             throw new SliceDataException($"Labels must be int64 class indices, got {labels.dtype}.", nameof(labels));
+        using var scope = NewDisposeScope();
         long min = labels.min().item<long>();
         long max = labels.max().item<long>();
         if (min < 0 || max >= numClasses)

@@ -10,7 +10,7 @@ namespace SliceLearning.Models;
 /// producing [B, d], followed by a <see cref="SliceResidualAttention"/> module over the slices the
 /// model was built for. Trains on SF membership; predicts and explains from features alone.
 /// </summary>
-public sealed class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel
+public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel
 {
     private readonly nn.Module<Tensor, Tensor> backbone;
     private readonly SliceResidualAttention sram;
@@ -117,7 +117,7 @@ public sealed class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel
         if (z.dim() != 2 || z.shape[1] != BackboneWidth)
             throw new InvalidOperationException($"The backbone produced [{string.Join(", ", z.shape)}], but the model was created with backboneWidth = {BackboneWidth}; pass the width the backbone really outputs.");
         var output = sram.call(z);
-        foreach (var t in new[] { output.IndicatorLogits, output.ExpertRepresentations, output.SlicePredictionLogits,
+        foreach (var t in new[] { output.IndicatorLogits, output.SlicePredictionLogits,
             output.AttentionWeights, output.SliceAwareRepresentation, output.Logits })
             scope.MoveToOuter(t);
         return output;
@@ -148,14 +148,15 @@ public sealed class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel
         var prediction = nn.functional.cross_entropy(output.Logits, labels);
 
         long m = _sliceNames.Length;
-        var perPair = nn.functional.cross_entropy(
-            output.SlicePredictionLogits.reshape(b * m, NumClasses),
-            labels.unsqueeze(1).expand(b, m).reshape(b * m),
-            reduction: nn.Reduction.None).view(b, m);
+        // Cross-entropy of every (example, slice) pair: -log softmax(p_i)[y].
+        var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                   // [B, m, C]
+        var picked = logProbabilities.gather(2, labels.view(b, 1, 1).expand(b, m, 1)).squeeze(2); // [B, m]
         long memberPairs = (long)mask.sum().item<float>();
-        var sliceHead = (perPair * mask).sum() / Math.Max(1L, memberPairs);
+        var sliceHead = -(picked * mask).sum() / Math.Max(1L, memberPairs);
 
-        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask);
+        // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
+        // indicator head's gradient does not shrink as more slices are added.
+        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / b;
 
         var total = _options.PredictionLossWeight * prediction
             + _options.SliceHeadLossWeight * sliceHead

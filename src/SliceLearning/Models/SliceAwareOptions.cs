@@ -42,7 +42,8 @@ public sealed class SliceAwareOptions
 
     /// <summary>
     /// Weight of the indicator loss: binary cross-entropy of the indicator logits Q [B, m] against
-    /// the SF matrix, averaged over all B·m cells.
+    /// the SF matrix, summed over the m slices and averaged over the B examples (the paper's
+    /// sum over slices), so that each indicator head's gradient does not shrink as slices are added.
     /// </summary>
     /// <value>The default value is 1.0.</value>
     public double IndicatorLossWeight { get; set; } = 1.0;

@@ -6,8 +6,11 @@ namespace SliceLearning.Modules;
 
 /// <summary>
 /// The m slice expert projections r_i = z W_i + b_i (paper section 3.2 (c)) as one batched layer:
-/// one weight tensor [m, d, h] and one bias [m, h], applied with a single matrix product
-/// [B, d] x [d, m·h], so the cost does not depend on a per-slice loop.
+/// one weight tensor [m, d, h] and one bias [m, h]. <see cref="forward"/> computes every r_i with
+/// one matrix product [B, d] x [d, m·h]; <see cref="Mix"/> computes the attended sum
+/// sum_i a_i r_i without materialising the [B, m, h] expert tensor, as one matrix product
+/// [B, m] x [m, d·h] (the per-example mixture of expert weights) and a batched [1, d] x [d, h] product.
+/// No per-slice loop either way.
 /// </summary>
 public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
 {
@@ -64,5 +67,51 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         var flat = weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * ExpertSize);
         var r = input.matmul(flat).view(b, SliceCount, ExpertSize).add(bias);
         return scope.MoveToOuter(r);
+    }
+
+    /// <summary>
+    /// sum_i a_i r_i [B, h] for attention weights a [B, m], computed as
+    /// z · (sum_i a_i W_i) + sum_i a_i b_i: k·d·h multiply-adds per example in one well-shaped
+    /// matrix product, with no [B, m, h] intermediate.
+    /// </summary>
+    /// <param name="input">z [B, d].</param>
+    /// <param name="weights">a [B, m].</param>
+    public Tensor Mix(Tensor input, Tensor weights)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weights);
+        if (input.dim() != 2 || input.shape[1] != InputWidth)
+            throw new ArgumentException($"Expected backbone output [B, {InputWidth}], got [{string.Join(", ", input.shape)}].", nameof(input));
+        if (weights.dim() != 2 || weights.shape[0] != input.shape[0] || weights.shape[1] != SliceCount)
+            throw new ArgumentException($"Expected attention weights [{input.shape[0]}, {SliceCount}], got [{string.Join(", ", weights.shape)}].", nameof(weights));
+        using var scope = NewDisposeScope();
+        long b = input.shape[0];
+        var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
+        var result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias));                          // [B, h]
+        return scope.MoveToOuter(result);
+    }
+
+    /// <summary>
+    /// Composes every expert with a linear layer g(r) = r Wg^T + bg applied to it: returns
+    /// g(r_i) [B, m, C] for all i as z · (W_i Wg^T) + (b_i Wg^T + bg), which costs d·h·C per slice once
+    /// per batch plus d·C per slice and example, instead of touching the [B, m, h] expert tensor.
+    /// </summary>
+    /// <param name="input">z [B, d].</param>
+    /// <param name="layerWeight">Wg [C, h].</param>
+    /// <param name="layerBias">bg [C], or null.</param>
+    public Tensor ThroughLinear(Tensor input, Tensor layerWeight, Tensor? layerBias)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(layerWeight);
+        if (layerWeight.dim() != 2 || layerWeight.shape[1] != ExpertSize)
+            throw new ArgumentException($"Expected a layer weight [C, {ExpertSize}], got [{string.Join(", ", layerWeight.shape)}].", nameof(layerWeight));
+        using var scope = NewDisposeScope();
+        long b = input.shape[0], c = layerWeight.shape[0];
+        var wt = layerWeight.t();                                                        // [h, C]
+        var composed = weight.matmul(wt).permute(1, 0, 2).reshape(InputWidth, SliceCount * c); // [d, m*C]
+        var composedBias = bias.matmul(wt);                                              // [m, C]
+        if (layerBias is not null) composedBias = composedBias + layerBias;
+        var result = input.matmul(composed).view(b, SliceCount, c).add(composedBias);
+        return scope.MoveToOuter(result);
     }
 }

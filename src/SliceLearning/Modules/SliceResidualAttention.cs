@@ -77,16 +77,32 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         if (input.dim() != 2 || input.shape[1] != InputWidth)
             throw new ArgumentException($"The backbone produced [{string.Join(", ", input.shape)}]; the model was built for backbone width d = {InputWidth}, so it expects [B, {InputWidth}].", nameof(input));
         using var scope = NewDisposeScope();
-        var q = indicator_heads.call(input);                       // [B, m]
-        var r = expert_projections.call(input);                    // [B, m, h]
-        var p = shared_slice_head.call(r);                         // [B, m, C]
-        var a = SliceAttention.Weights(q, p, Attention, Temperature); // [B, m]
-        var zPrime = a.unsqueeze(1).bmm(r).squeeze(1);             // [B, h]
-        var logits = prediction_head.call(zPrime);                 // [B, C]
+        var q = indicator_heads.call(input);                                    // Q [B, m]
+        // P = g(r_i) for every expert at once, without materialising R [B, m, h]: the shared head
+        // is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
+        var p = expert_projections.ThroughLinear(input, shared_slice_head.weight!, shared_slice_head.bias); // P [B, m, C]
+        var a = SliceAttention.Weights(q, p, Attention, Temperature);          // a [B, m]
+        var zPrime = expert_projections.Mix(input, a);                         // z' = sum_i a_i r_i [B, h]
+        var logits = prediction_head.call(zPrime);                             // [B, C]
         return new SramOutput(
-            scope.MoveToOuter(q), scope.MoveToOuter(r), scope.MoveToOuter(p),
+            scope.MoveToOuter(q), scope.MoveToOuter(p),
             scope.MoveToOuter(a), scope.MoveToOuter(zPrime), scope.MoveToOuter(logits));
     }
+
+    /// <summary>The slice expert representations R [B, m, h] for z [B, d] (not needed by <see cref="forward"/>).</summary>
+    public Tensor ExpertRepresentations(Tensor input) => expert_projections.call(input);
+
+    /// <summary>The shared slice prediction head g, <c>Linear(h, C)</c>.</summary>
+    public Linear SharedSliceHead => shared_slice_head;
+
+    /// <summary>The expert projections.</summary>
+    public SliceExpertProjections ExpertProjections => expert_projections;
+
+    /// <summary>The indicator heads, <c>Linear(d, m)</c>.</summary>
+    public Linear IndicatorHeads => indicator_heads;
+
+    /// <summary>The prediction head, <c>Linear(h, C)</c>.</summary>
+    public Linear PredictionHead => prediction_head;
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

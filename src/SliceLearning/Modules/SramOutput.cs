@@ -5,17 +5,16 @@ namespace SliceLearning.Modules;
 /// <summary>
 /// Everything one forward pass of <see cref="SliceResidualAttention"/> computes for a batch of B
 /// examples (m slices including the base slice, expert size h, C classes). Disposing it disposes
-/// every tensor.
+/// every tensor. The expert representations R [B, m, h] are not materialised in the forward pass;
+/// <see cref="SliceResidualAttention.ExpertRepresentations"/> computes them on request.
 /// </summary>
 /// <param name="IndicatorLogits">Q [B, m]: slice-membership logits (sigmoid gives P(member)).</param>
-/// <param name="ExpertRepresentations">R [B, m, h]: the slice expert representations.</param>
 /// <param name="SlicePredictionLogits">P [B, m, C]: the shared slice head's logits per expert.</param>
 /// <param name="AttentionWeights">a [B, m]: softmax attention over the experts.</param>
 /// <param name="SliceAwareRepresentation">z' [B, h] = sum_i a_i r_i.</param>
 /// <param name="Logits">The prediction head's class logits [B, C].</param>
 public sealed record SramOutput(
     Tensor IndicatorLogits,
-    Tensor ExpertRepresentations,
     Tensor SlicePredictionLogits,
     Tensor AttentionWeights,
     Tensor SliceAwareRepresentation,
@@ -25,7 +24,6 @@ public sealed record SramOutput(
     public void Dispose()
     {
         IndicatorLogits.Dispose();
-        ExpertRepresentations.Dispose();
         SlicePredictionLogits.Dispose();
         AttentionWeights.Dispose();
         SliceAwareRepresentation.Dispose();

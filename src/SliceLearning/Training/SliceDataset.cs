@@ -44,6 +44,7 @@ public sealed class SliceDataset : IDisposable
         CheckFinite(Features);
         if (n > 0)
         {
+            using var scope = NewDisposeScope();
             long min = Labels.min().item<long>();
             if (min < 0)
             {

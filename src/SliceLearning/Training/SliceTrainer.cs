@@ -334,6 +334,7 @@ public sealed class SliceTrainer
     {
         if (data.Count == 0)
             throw new SliceDataException($"The {role} data set is empty (0 rows).", role);
+        using var scope = NewDisposeScope();
         long max = data.Labels.max().item<long>();
         if (max >= _model.NumClasses)
         {
@@ -365,7 +366,10 @@ public sealed class SliceTrainer
         var copy = new Dictionary<string, Tensor>();
         using var noGrad = no_grad();
         foreach (var (name, t) in module.state_dict())
-            copy[name] = t.detach().clone().DetachFromDisposeScope();
+        {
+            using var detached = t.detach();
+            copy[name] = detached.clone().DetachFromDisposeScope();
+        }
         return copy;
     }
 }

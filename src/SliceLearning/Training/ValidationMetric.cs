@@ -1,3 +1,4 @@
+using SliceLearning.Evaluation;
 using SliceLearning.Slicing;
 
 namespace SliceLearning.Training;
@@ -10,18 +11,21 @@ public sealed class ValidationOutcome
 {
     internal ValidationOutcome(int[] labels, int[] predictions, SliceMatrix slices, int numClasses, double loss)
     {
-        Labels = labels;
-        Predictions = predictions;
+        _labels = labels;
+        _predictions = predictions;
         Slices = slices;
         NumClasses = numClasses;
         Loss = loss;
     }
 
+    private readonly int[] _labels;
+    private readonly int[] _predictions;
+
     /// <summary>The true classes, one per validation row.</summary>
-    public IReadOnlyList<int> Labels { get; }
+    public IReadOnlyList<int> Labels => _labels;
 
     /// <summary>The predicted classes, one per validation row.</summary>
-    public IReadOnlyList<int> Predictions { get; }
+    public IReadOnlyList<int> Predictions => _predictions;
 
     /// <summary>Slice membership of the validation rows.</summary>
     public SliceMatrix Slices { get; }
@@ -33,15 +37,31 @@ public sealed class ValidationOutcome
     public double Loss { get; }
 
     /// <summary>
+    /// The classification metrics on all rows (<paramref name="sliceName"/> null) or on the members
+    /// of one slice; <see cref="ClassificationMetrics.IsEmpty"/> for an empty slice.
+    /// </summary>
+    public ClassificationMetrics Metrics(string? sliceName = null)
+    {
+        if (sliceName is null) return ClassificationMetrics.Compute(_labels, _predictions, NumClasses);
+        var members = Slices.Members(Slices.IndexOf(sliceName));
+        var labels = new int[members.Length];
+        var predictions = new int[members.Length];
+        for (int i = 0; i < members.Length; i++)
+        {
+            labels[i] = _labels[members[i]];
+            predictions[i] = _predictions[members[i]];
+        }
+        return members.Length == 0 ? ClassificationMetrics.Empty(NumClasses) : ClassificationMetrics.Compute(labels, predictions, NumClasses);
+    }
+
+    /// <summary>
     /// F1 on all rows (<paramref name="sliceName"/> null) or on the members of one slice: positive
     /// class 1 for binary tasks, macro over present classes otherwise. NaN for an empty slice.
     /// </summary>
-    public double F1(string? sliceName = null) =>
-        ScoreMath.F1((int[])Labels, (int[])Predictions, NumClasses, sliceName is null ? null : Slices.Column(Slices.IndexOf(sliceName)));
+    public double F1(string? sliceName = null) => Metrics(sliceName).F1;
 
     /// <summary>Accuracy on all rows or on the members of one slice; NaN for an empty slice.</summary>
-    public double Accuracy(string? sliceName = null) =>
-        ScoreMath.Accuracy((int[])Labels, (int[])Predictions, sliceName is null ? null : Slices.Column(Slices.IndexOf(sliceName)));
+    public double Accuracy(string? sliceName = null) => Metrics(sliceName).Accuracy;
 }
 
 /// <summary>

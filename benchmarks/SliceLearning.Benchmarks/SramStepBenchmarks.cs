@@ -1,0 +1,95 @@
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using SliceLearning.Models;
+using SliceLearning.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Benchmarks;
+
+/// <summary>
+/// One training step (forward, three losses, backward, Adam step) of SRAM and of the vanilla
+/// model on one backbone, for k SFs. Width 13 is the paper's synthetic setting (2-D input, 2-layer
+/// MLP backbone d = 13, expert size h = 13, batch 64); width 256 is a 256-wide MLP (256-D input,
+/// d = h = 256). One CPU thread. Run:
+/// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramStepBenchmarks*'</c>
+/// </summary>
+[MemoryDiagnoser]
+[Config(typeof(Config))]
+public class SramStepBenchmarks
+{
+    private const int BatchSize = 64;
+    private ITrainableModel _model = null!;
+    private optim.Optimizer _optimizer = null!;
+    private Tensor _x = null!, _y = null!, _membership = null!;
+
+    /// <summary>Number of SFs k (the model has m = k + 1 experts).</summary>
+    [Params(1, 4, 16, 64, 256)]
+    public int K { get; set; }
+
+    /// <summary>Backbone width d, also the expert size h.</summary>
+    [Params(13, 256)]
+    public int Width { get; set; }
+
+    /// <summary>Which model one step trains.</summary>
+    [Params("Vanilla", "SRAM")]
+    public string Model { get; set; } = "SRAM";
+
+    /// <summary>Architectural cost of the expert projections per example: k·d·h multiply-adds (m·d·h with the base expert).</summary>
+    public long ExpertMacs => (long)(K + 1) * Width * Width;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        ComputeDevice.SetCpuThreads(1);
+        manual_seed(1);
+        long input = Width == 13 ? 2 : Width;
+        var backbone = nn.Sequential(nn.Linear(input, Width), nn.ReLU(), nn.Linear(Width, Width), nn.ReLU());
+        var names = Enumerable.Range(0, K).Select(i => "s" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        _model = Model == "SRAM"
+            ? SliceAwareModel.Create(backbone, Width, 2, names, o => o.ExpertSize = Width)
+            : VanillaModel.Create(backbone, Width, 2);
+        _optimizer = optim.Adam(_model.Module.parameters(), 1e-3);
+        _x = randn(BatchSize, input);
+        _y = randint(0, 2, new long[] { BatchSize }, dtype: ScalarType.Int64);
+        _membership = (rand(BatchSize, K + 1) < 0.1).to(ScalarType.Float32);
+        _membership[TensorIndex.Colon, 0] = ones(BatchSize);
+        for (int i = 0; i < 3; i++) Step();
+    }
+
+    [Benchmark]
+    public float Step()
+    {
+        using var scope = NewDisposeScope();
+        _optimizer.zero_grad();
+        var loss = _model.Loss(_x, _y, _membership);
+        loss.backward();
+        _optimizer.step();
+        return loss.item<float>();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        // BenchmarkDotNet runs each case in its own process: the process's peak RSS is this case's.
+        string status = File.ReadAllText("/proc/self/status");
+        string hwm = status.Split('\n').First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
+        long parameters = _model.ParameterCount();
+        string line = string.Create(CultureInfo.InvariantCulture, $"{Model},{K},{Width},{parameters},{ExpertMacs},{hwm}{Environment.NewLine}");
+        File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-step-peak-rss.csv"), line);
+        _optimizer.Dispose();
+        _model.Dispose();
+        _x.Dispose(); _y.Dispose(); _membership.Dispose();
+    }
+
+    private sealed class Config : ManualConfig
+    {
+        public Config()
+        {
+            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(8).WithId("short"));
+            WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+using SliceLearning.Models;
+using SliceLearning.Modules;
+using SliceLearning.Slicing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Tests.Models;
+
+[Collection("Sequential")]
+public sealed class SliceAwareModelTests
+{
+    private static readonly string[] Names = { "a", "b", "c" };
+
+    private static SliceAwareModel NewModel(int numClasses = 2, Action<SliceAwareOptions>? configure = null, long width = 6, int seed = 5)
+    {
+        manual_seed(seed);
+        var backbone = nn.Sequential(nn.Linear(3, width), nn.ReLU());
+        return SliceAwareModel.Create(backbone, width, numClasses, Names, configure);
+    }
+
+    // 6 rows, m = 4 (base, a, b, c); slice c has no member.
+    private static Tensor Membership() => tensor(new float[]
+    {
+        1, 1, 0, 0,
+        1, 1, 1, 0,
+        1, 0, 0, 0,
+        1, 0, 1, 0,
+        1, 0, 0, 0,
+        1, 1, 0, 0,
+    }, new long[] { 6, 4 });
+
+    [Fact]
+    public void Create_AcceptsNamesWithOrWithoutBase_AndRejectsBadNames()
+    {
+        using var a = NewModel();
+        Assert.Equal(new[] { "base", "a", "b", "c" }, a.SliceNames);
+        manual_seed(1);
+        using var b = SliceAwareModel.Create(nn.Linear(3, 4), 4, 2, new[] { "base", "x" });
+        Assert.Equal(new[] { "base", "x" }, b.SliceNames);
+        var dup = Assert.Throws<ArgumentException>(() => SliceAwareModel.Create(nn.Linear(3, 4), 4, 2, new[] { "x", "X" }));
+        Assert.Contains("like an earlier SF", dup.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SliceAwareModel.Create(nn.Linear(3, 4), 4, 1, new[] { "x" }));
+    }
+
+    [Fact]
+    public void Options_Validate_ListsEveryProblemWithItsValue()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => NewModel(configure: o =>
+        {
+            o.ExpertSize = 0;
+            o.Temperature = -1;
+            o.IndicatorLossWeight = double.NaN;
+        }));
+        Assert.Contains("Invalid SliceAwareOptions", ex.Message);
+        Assert.Contains("ExpertSize must be at least 1 (or null for the backbone width). Got 0.", ex.Message);
+        Assert.Contains("Temperature must be a positive finite number. Got -1.", ex.Message);
+        Assert.Contains("IndicatorLossWeight must be a finite number >= 0. Got NaN.", ex.Message);
+        var defaults = new SliceAwareOptions();
+        Assert.Null(defaults.ExpertSize);
+        Assert.Equal(1.0, defaults.Temperature);
+        Assert.Equal(AttentionVariant.Full, defaults.Attention);
+        Assert.Equal(1.0, defaults.PredictionLossWeight);
+        Assert.Equal(1.0, defaults.SliceHeadLossWeight);
+        Assert.Equal(1.0, defaults.IndicatorLossWeight);
+    }
+
+    [Fact]
+    public void ParameterCount_IsBackbonePlusTheFourHeads()
+    {
+        using var model = NewModel(numClasses: 3, configure: o => o.ExpertSize = 4);
+        long d = 6, h = 4, m = 4, c = 3;
+        long backbone = 3 * d + d;
+        long expected = backbone + (d * m + m) + (m * d * h + m * h) + (h * c + c) + (h * c + c);
+        Assert.Equal(expected, model.ParameterCount());
+        manual_seed(1);
+        using var vanilla = VanillaModel.Create(nn.Sequential(nn.Linear(3, d), nn.ReLU()), d, 3);
+        Assert.Equal(backbone + d * c + c, vanilla.ParameterCount());
+    }
+
+    [Fact]
+    public void LossTerms_AreNormalisedAsDocumented_AndWeighted()
+    {
+        using var model = NewModel(configure: o => { o.PredictionLossWeight = 0.5; o.SliceHeadLossWeight = 2; o.IndicatorLossWeight = 3; });
+        manual_seed(9);
+        using var x = randn(6, 3);
+        using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+        using var membership = Membership();
+        using var terms = model.LossTerms(x, y, membership);
+        using var output = model.Run(x);
+        var labels = y.data<long>().ToArray();
+        var mask = membership.data<float>().ToArray();
+        var p = output.SlicePredictionLogits.data<float>().ToArray();  // [6, 4, 2]
+        var q = output.IndicatorLogits.data<float>().ToArray();        // [6, 4]
+        var logits = output.Logits.data<float>().ToArray();            // [6, 2]
+        double pred = 0, head = 0, ind = 0;
+        int pairs = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            pred += Ce(logits[2 * i], logits[2 * i + 1], labels[i]) / 6;
+            for (int j = 0; j < 4; j++)
+            {
+                double s = q[4 * i + j];
+                double t = mask[4 * i + j];
+                ind += (Math.Max(s, 0) - s * t + Math.Log(1 + Math.Exp(-Math.Abs(s)))) / 6;   // BCE, summed over slices, mean over rows
+                if (t == 1)
+                {
+                    head += Ce(p[8 * i + 2 * j], p[8 * i + 2 * j + 1], labels[i]);
+                    pairs++;
+                }
+            }
+        }
+        head /= pairs;
+        Assert.Equal(11, pairs);       // 6 base + 3 a + 2 b + 0 c
+        Assert.Equal(11, terms.MemberPairs);
+        Assert.Equal(pred, terms.Prediction.item<float>(), 4);
+        Assert.Equal(head, terms.SliceHead.item<float>(), 4);
+        Assert.Equal(ind, terms.Indicator.item<float>(), 4);
+        Assert.Equal(0.5 * pred + 2 * head + 3 * ind, terms.Total.item<float>(), 4);
+
+        static double Ce(double l0, double l1, long label)
+        {
+            double max = Math.Max(l0, l1);
+            double lse = max + Math.Log(Math.Exp(l0 - max) + Math.Exp(l1 - max));
+            return lse - (label == 0 ? l0 : l1);
+        }
+    }
+
+    [Fact]
+    public void SharedHeadLoss_CountsOnlyMembers_NoGradientReachesAMemberlessSlicesExpert()
+    {
+        // Only the shared-head term: slice c has no member, so its expert gets no gradient, while
+        // the experts of a and b do.
+        using var model = NewModel(configure: o => { o.PredictionLossWeight = 0; o.IndicatorLossWeight = 0; });
+        manual_seed(3);
+        using var x = randn(6, 3);
+        using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+        using var membership = Membership();
+        using var loss = model.Loss(x, y, membership);
+        loss.backward();
+        var grad = model.Sram.ExpertProjections.Weight.grad!;
+        double[] perSlice = Enumerable.Range(0, 4).Select(i => (double)grad[i].abs().sum().item<float>()).ToArray();
+        Assert.Equal(0.0, perSlice[3]);
+        Assert.All(perSlice.Take(3), g => Assert.True(g > 1e-6, $"gradient {g}"));
+        // A label change on a row outside every SF changes only the base pair's term.
+        using var y2 = tensor(new long[] { 0, 1, 0, 0, 1, 0 });  // row 2 is only in base
+        using var t1 = model.LossTerms(x, y, membership);
+        using var t2 = model.LossTerms(x, y2, membership);
+        using var output = model.Run(x);
+        var p = output.SlicePredictionLogits[2, 0].data<float>().ToArray();
+        double ce1 = Math.Log(Math.Exp(p[0]) + Math.Exp(p[1])) - p[1];
+        double ce0 = Math.Log(Math.Exp(p[0]) + Math.Exp(p[1])) - p[0];
+        Assert.Equal((ce0 - ce1) / 11, t2.SliceHead.item<float>() - t1.SliceHead.item<float>(), 4);
+    }
+
+    [Theory]
+    [InlineData(AttentionVariant.Full)]
+    [InlineData(AttentionVariant.IndicatorOnly)]
+    [InlineData(AttentionVariant.ConfidenceOnly)]
+    [InlineData(AttentionVariant.Uniform)]
+    public void Gradients_ReachEveryComponent(AttentionVariant variant)
+    {
+        using var model = NewModel(configure: o => o.Attention = variant);
+        manual_seed(4);
+        using var x = randn(6, 3);
+        using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+        using var membership = Membership();
+        membership[5, 3] = tensor(1f);   // give slice c a member
+        using var loss = model.Loss(x, y, membership);
+        loss.backward();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            Assert.NotNull(parameter.grad);
+            Assert.True(parameter.grad!.abs().sum().item<float>() > 0, $"no gradient reached {name}");
+        }
+    }
+
+    [Fact]
+    public void MultiClass_TrainsStepAndPredictsProbabilities()
+    {
+        using var model = NewModel(numClasses: 4, configure: o => o.ExpertSize = 5);
+        manual_seed(6);
+        using var x = randn(6, 3);
+        using var y = tensor(new long[] { 0, 3, 2, 1, 3, 0 });
+        using var membership = Membership();
+        using var optimizer = optim.Adam(model.parameters(), 0.01);
+        float first = 0, last = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = model.Loss(x, y, membership);
+            loss.backward();
+            optimizer.step();
+            if (i == 0) first = loss.item<float>();
+            last = loss.item<float>();
+        }
+        Assert.True(last < first / 2, $"loss {first} -> {last}");
+        var (probabilities, classes) = model.Predict(x);
+        using (probabilities)
+        {
+            Assert.Equal(new long[] { 6, 4 }, probabilities.shape);
+            using var sums = probabilities.sum(1);
+            Assert.True(sums.allclose(ones(6), atol: 1e-5));
+            Assert.Equal(new[] { 0, 3, 2, 1, 3, 0 }, classes);   // memorised
+        }
+    }
+
+    [Fact]
+    public void Explain_GivesAttentionIndicatorsAndSlicePredictions_WithoutSfs()
+    {
+        using var model = NewModel(numClasses: 3);
+        manual_seed(7);
+        using var x = randn(5, 3);
+        var explanation = model.Explain(x, topSlices: 2);
+        using var output = model.Run(x);
+        Assert.Equal(model.SliceNames, explanation.SliceNames);
+        Assert.Equal(5, explanation.Examples.Count);
+        var attention = output.AttentionWeights.data<float>().ToArray();
+        var indicator = output.IndicatorLogits.sigmoid().data<float>().ToArray();
+        for (int i = 0; i < 5; i++)
+        {
+            var e = explanation.Examples[i];
+            Assert.Equal(1.0, e.AttentionWeights.Sum(), 5);
+            Assert.Equal(1.0, e.Probabilities.Sum(), 5);
+            Assert.All(e.SliceProbabilities, p => Assert.Equal(1.0, p.Sum(), 5));
+            for (int j = 0; j < 4; j++)
+            {
+                Assert.Equal(attention[4 * i + j], e.AttentionWeights[j], 6);
+                Assert.Equal(indicator[4 * i + j], e.IndicatorProbabilities[j], 6);
+            }
+            Assert.Equal(2, e.TopSlices.Count);
+            Assert.Equal(e.AttentionWeights.Max(), e.TopSlices[0].Weight);
+            Assert.True(e.TopSlices[0].Weight >= e.TopSlices[1].Weight);
+            Assert.Equal(Array.IndexOf(e.Probabilities, e.Probabilities.Max()), e.PredictedClass);
+        }
+        Assert.True(model.training);   // mode restored
+    }
+
+    [Fact]
+    public void BadInput_GivesClearErrors()
+    {
+        using var model = NewModel();
+        using var x = randn(6, 3);
+        using var membership = Membership();
+        using var badLabel = tensor(new long[] { 0, 1, 5, 0, 1, 0 });
+        var label = Assert.Throws<SliceDataException>(() => model.Loss(x, badLabel, membership));
+        Assert.Equal("Label 5 at row 2 is outside [0, 2) for a 2-class model.", label.Message.Split(" (Parameter")[0]);
+        Assert.Equal(2, label.Row);
+
+        using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+        using var narrow = ones(6, 3);
+        var width = Assert.Throws<SliceDataException>(() => model.Loss(x, y, narrow));
+        Assert.Contains("Expected slice membership [6, 4] for the model's 4 slices (base, a, b, c), got [6, 3]", width.Message);
+
+        using var empty = zeros(0, 3);
+        using var noLabels = zeros(0, dtype: ScalarType.Int64);
+        using var noMembership = zeros(0, 4);
+        var emptyBatch = Assert.Throws<SliceDataException>(() => model.Loss(empty, noLabels, noMembership));
+        Assert.Contains("The batch is empty", emptyBatch.Message);
+        Assert.Throws<SliceDataException>(() => model.Predict(empty));
+
+        using var wide = randn(6, 4);
+        Assert.ThrowsAny<Exception>(() => model.Logits(wide));   // backbone Linear(3, 6) rejects 4 features
+        manual_seed(1);
+        using var lying = SliceAwareModel.Create(nn.Linear(3, 5), 6, 2, Names);
+        var mismatch = Assert.Throws<InvalidOperationException>(() => lying.Logits(x));
+        Assert.Contains("backboneWidth = 6", mismatch.Message);
+    }
+}

@@ -1,0 +1,128 @@
+using SliceLearning.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Tests.Modules;
+
+[Collection("Sequential")]
+public sealed class SramModuleTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(64)]
+    public void Forward_HasThePaperShapes_ForKSlices(int k)
+    {
+        manual_seed(1);
+        long m = k + 1, d = 5, h = 3, c = 2, b = 4;
+        using var sram = new SliceResidualAttention(m, d, h, c);
+        using var z = randn(b, d);
+        using var output = sram.call(z);
+        Assert.Equal(new[] { b, m }, output.IndicatorLogits.shape);
+        Assert.Equal(new[] { b, m, c }, output.SlicePredictionLogits.shape);
+        Assert.Equal(new[] { b, m }, output.AttentionWeights.shape);
+        Assert.Equal(new[] { b, h }, output.SliceAwareRepresentation.shape);
+        Assert.Equal(new[] { b, c }, output.Logits.shape);
+        using var r = sram.ExpertRepresentations(z);
+        Assert.Equal(new[] { b, m, h }, r.shape);
+        using var rowSums = output.AttentionWeights.sum(1);
+        Assert.True(rowSums.allclose(ones(b), rtol: 0, atol: 1e-5));
+    }
+
+    [Fact]
+    public void BatchedForward_EqualsAPerSliceLoop()
+    {
+        // The fused computation (composed shared head, mixed expert weights) must equal the
+        // paper's definitions computed slice by slice.
+        manual_seed(2);
+        long m = 4, d = 3, h = 5, c = 3, b = 6;
+        using var sram = new SliceResidualAttention(m, d, h, c, AttentionVariant.Full, temperature: 0.7);
+        using var z = randn(b, d);
+        using var output = sram.call(z);
+        var w = sram.ExpertProjections.Weight;
+        var bias = sram.ExpertProjections.Bias;
+        var head = sram.SharedSliceHead;
+        var r = new Tensor[m];
+        var p = new Tensor[m];
+        for (int i = 0; i < m; i++)
+        {
+            r[i] = z.matmul(w[i]) + bias[i];   // r_i = z W_i + b_i
+            p[i] = head.call(r[i]);            // p_i = g(r_i)
+        }
+        using var pLoop = stack(p, 1);
+        Assert.True(output.SlicePredictionLogits.allclose(pLoop, rtol: 1e-4, atol: 1e-5));
+        using var rLoop = stack(r, 1);
+        using var rBatched = sram.ExpertRepresentations(z);
+        Assert.True(rBatched.allclose(rLoop, rtol: 1e-4, atol: 1e-5));
+        // margin confidence for C = 3, then softmax((Q + conf) / T)
+        var (top, _) = pLoop.topk(2, dim: -1);
+        using var conf = top.select(-1, 0) - top.select(-1, 1);
+        using var a = ((sram.IndicatorHeads.call(z) + conf) / 0.7).softmax(1);
+        Assert.True(output.AttentionWeights.allclose(a, rtol: 1e-4, atol: 1e-6));
+        using var zPrime = (a.unsqueeze(2) * rLoop).sum(1);
+        Assert.True(output.SliceAwareRepresentation.allclose(zPrime, rtol: 1e-4, atol: 1e-5));
+        using var logits = sram.PredictionHead.call(zPrime);
+        Assert.True(output.Logits.allclose(logits, rtol: 1e-4, atol: 1e-5));
+        foreach (var t in r.Concat(p)) t.Dispose();
+    }
+
+    [Fact]
+    public void Confidence_IsAbsoluteLogitGapForBinary_AndTopTwoMarginForMultiClass()
+    {
+        // binary: |p1 - p0|, i.e. |logit| of the equivalent single-logit head
+        using var binary = tensor(new float[] { 0.5f, 2.5f, 1f, -3f }, new long[] { 1, 2, 2 });
+        using var binaryConf = SliceAttention.Confidence(binary);
+        Assert.Equal(new[] { 2.0f, 4.0f }, binaryConf.data<float>().ToArray());
+        // multi-class: top-1 minus top-2 logit
+        using var multi = tensor(new float[] { 1f, 4f, 2.5f, -1f, -2f, -1.5f }, new long[] { 1, 2, 3 });
+        using var multiConf = SliceAttention.Confidence(multi);
+        var values = multiConf.data<float>().ToArray();
+        Assert.Equal(1.5f, values[0], 5);
+        Assert.Equal(0.5f, values[1], 5);
+        // single logit: |p|
+        using var single = tensor(new float[] { -0.75f, 2f }, new long[] { 1, 2, 1 });
+        using var singleConf = SliceAttention.Confidence(single);
+        Assert.Equal(new[] { 0.75f, 2f }, singleConf.data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(AttentionVariant.Full, 1.0)]
+    [InlineData(AttentionVariant.Full, 2.0)]
+    [InlineData(AttentionVariant.IndicatorOnly, 1.0)]
+    [InlineData(AttentionVariant.ConfidenceOnly, 0.5)]
+    [InlineData(AttentionVariant.Uniform, 1.0)]
+    public void AttentionVariants_MatchHandComputedSoftmax(AttentionVariant variant, double temperature)
+    {
+        float[] q = { 1f, -1f, 0.5f };
+        float[] conf = { 0.5f, 3f, 0f };          // from the logits below
+        float[] logits = { 0f, 0.5f, 2f, -1f, 1f, 1f };
+        using var qt = tensor(q, new long[] { 1, 3 });
+        using var pt = tensor(logits, new long[] { 1, 3, 2 });
+        using var weights = SliceAttention.Weights(qt, pt, variant, temperature);
+        double[] scores = variant switch
+        {
+            AttentionVariant.Full => q.Zip(conf, (a, b) => (double)a + b).ToArray(),
+            AttentionVariant.IndicatorOnly => q.Select(v => (double)v).ToArray(),
+            AttentionVariant.ConfidenceOnly => conf.Select(v => (double)v).ToArray(),
+            _ => new double[3],
+        };
+        double[] exp = scores.Select(s => Math.Exp(s / temperature)).ToArray();
+        double total = exp.Sum();
+        var actual = weights.data<float>().ToArray();
+        for (int i = 0; i < 3; i++) Assert.Equal(exp[i] / total, actual[i], 5);
+        if (variant == AttentionVariant.Uniform) Assert.All(actual, v => Assert.Equal(1.0 / 3, v, 6));
+    }
+
+    [Fact]
+    public void InvalidSizes_AndTemperature_AreRejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(0, 3, 3, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 1));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 2, temperature: 0));
+        Assert.Equal("temperature", ex.ParamName);
+        using var sram = new SliceResidualAttention(2, 3, 3, 2);
+        using var wrong = zeros(4, 5);
+        var shape = Assert.Throws<ArgumentException>(() => sram.call(wrong));
+        Assert.Contains("d = 3", shape.Message);
+    }
+}
