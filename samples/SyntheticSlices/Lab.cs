@@ -93,13 +93,8 @@ internal sealed class Lab(RunSettings settings)
             .WithSeed(seed)
             .Fit();
 
-    public static SliceReport Evaluate(ITrainableModel model, SliceDataset data)
-    {
-        var (probabilities, classes) = model.Predict(data.Features);
-        probabilities.Dispose();
-        using var labels = data.Labels.to_type(ScalarType.Int32);
-        return SliceReport.Create(data.Slices, labels.data<int>().ToArray(), classes, model.NumClasses, new SliceReportOptions { BootstrapResamples = 0 });
-    }
+    public static SliceReport Evaluate(ITrainableModel model, SliceDataset data) =>
+        model.Evaluate(data, new SliceReportOptions { BootstrapResamples = 0 });
 
     /// <summary>Seeds torch, builds the model, trains it, scores it on the test set (true slices).</summary>
     public TrialResult Trial(string method, Func<ITrainableModel> build, DataBundle data, int seed, IEnumerable<string> reportedSlices, Action<ITrainableModel>? inspect = null)
