@@ -8,6 +8,9 @@ internal static class Plots
 {
     public const int GridSize = 120;
 
+    /// <summary>At most this many points are drawn in the data plot (keeps the PNG small).</summary>
+    public const int MaxScatterPoints = 2500;
+
     /// <summary>Row-major grid over [-1, 1]²: point (i, j) is x = -1 + (j + 0.5)·step, y = 1 - (i + 0.5)·step (top row first).</summary>
     public static float[] GridFeatures()
     {
@@ -75,7 +78,8 @@ internal static class Plots
         var plot = new Plot();
         var xs0 = new List<double>(); var ys0 = new List<double>(); var xs1 = new List<double>(); var ys1 = new List<double>();
         var fpX = new List<double>(); var fpY = new List<double>(); var fnX = new List<double>(); var fnY = new List<double>();
-        for (int i = 0; i < data.Count; i++)
+        int shown = Math.Min(data.Count, MaxScatterPoints); // points are in random order: a uniform subsample
+        for (int i = 0; i < shown; i++)
         {
             var p = data.Points[i];
             (data.Labels[i] == 1 ? xs1 : xs0).Add(p.X);
@@ -96,7 +100,7 @@ internal static class Plots
         var fn = plot.Add.ScatterPoints(fnX.ToArray(), fnY.ToArray(), Colors.Purple);
         fn.MarkerSize = 5; fn.MarkerShape = MarkerShape.OpenCircle; fn.LegendText = "SF miss";
         Outline(plot, generator.Regions);
-        Square(plot, "Synthetic task: labels flip inside s1, s2");
+        Square(plot, $"Synthetic task ({shown} of {data.Count} training points)");
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, 640, 600);
     }
