@@ -51,6 +51,24 @@ public sealed class SliceHeadModelsTests
     }
 
     [Fact]
+    public void Hps_SliceHead_GetsGradientOnlyFromItsMembers()
+    {
+        torch.manual_seed(3);
+        using var model = HardParameterSharingModel.Create(BaselineTestSupport.Mlp(4), 4, 2, new[] { "a", "b" });
+        using var x = torch.randn(4, 2);
+        using var y = torch.tensor(new long[] { 0, 1, 1, 0 });
+        // "a" has members (rows 0 and 2), "b" has none in this batch.
+        using var m = torch.tensor(new float[] { 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0 }, new long[] { 4, 3 });
+        model.Module.zero_grad();
+        using var loss = model.Loss(x, y, m);
+        loss.backward();
+        var grad = model.Module.named_parameters().Single(p => p.name == "head_weight").parameter.grad!;
+        Assert.True(grad[0].abs().sum().item<float>() > 0);   // base head
+        Assert.True(grad[1].abs().sum().item<float>() > 0);   // "a"
+        Assert.Equal(0f, grad[2].abs().sum().item<float>());  // "b": no members, no gradient
+    }
+
+    [Fact]
     public void Manual_Loss_MultipliesOnlyTheChosenSlice()
     {
         using var model = ManualReweightingModel.Create(nn.Identity(), 2, 2, new[] { "s" }, o => { o.Alpha = 20; o.ReweightedSlices = new[] { "s" }; });
