@@ -113,8 +113,7 @@ public sealed class SliceReport
         }
 
         var result = new SliceMetrics[slices.ColumnCount];
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism };
-        Parallel.For(0, slices.ColumnCount, parallel, column =>
+        for (int column = 0; column < slices.ColumnCount; column++)
         {
             int[] members = slices.Members(column);
             var memberCells = new int[members.Length];
@@ -127,10 +126,11 @@ public sealed class SliceReport
             var metrics = ClassificationMetrics.FromConfusion(confusion, numClasses);
             MetricIntervals? intervals = metrics.IsEmpty || options.BootstrapResamples == 0
                 ? null
-                : Bootstrap.Intervals(memberCells, numClasses, options.BootstrapResamples, options.ConfidenceLevel, Bootstrap.SliceSeed(options.Seed, column));
+                : Bootstrap.Intervals(memberCells, numClasses, options.BootstrapResamples, options.ConfidenceLevel,
+                    Bootstrap.SliceSeed(options.Seed, column), options.MaxDegreeOfParallelism);
             double coverage = slices.RowCount == 0 ? 0 : (double)members.Length / slices.RowCount;
             result[column] = new SliceMetrics(slices.SliceNames[column], metrics, intervals, coverage);
-        });
+        }
         return new SliceReport(numClasses, slices.RowCount, options.BootstrapResamples, options.ConfidenceLevel, options.Seed, result,
             slices, (int[])labels.Clone(), cells);
     }
@@ -163,7 +163,7 @@ public sealed class SliceReport
         int resamples = baseline.BootstrapResamples;
         double level = baseline.ConfidenceLevel;
         var rows = new SliceLift[names.Length];
-        Parallel.For(0, names.Length, i =>
+        for (int i = 0; i < names.Length; i++)
         {
             var a = baseline[names[i]];
             var b = candidate[names[i]];
@@ -185,7 +185,7 @@ public sealed class SliceReport
                 }
             }
             rows[i] = new SliceLift(names[i], a.Metrics, b.Metrics, intervals);
-        });
+        }
         return new SliceComparison(rows, paired ? ComparisonMethod.PairedBootstrap : ComparisonMethod.IndependentNormal, level);
     }
 

@@ -19,7 +19,7 @@ public sealed class SliceReportOptions
     /// <value>The default value is 42.</value>
     public int Seed { get; set; } = 42;
 
-    /// <summary>Maximum number of threads used for the bootstrap (slices run in parallel); -1 means no limit.</summary>
+    /// <summary>Maximum number of threads used for the bootstrap (resamples run in parallel); -1 means no limit.</summary>
     /// <value>The default value is -1.</value>
     public int MaxDegreeOfParallelism { get; set; } = -1;
 

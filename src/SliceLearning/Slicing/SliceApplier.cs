@@ -5,9 +5,8 @@ namespace SliceLearning.Slicing;
 
 /// <summary>
 /// Applies k SFs to N rows in parallel. Rows go in 64-row blocks, so each block is one word of
-/// every bit-packed column and each thread writes whole words: no locks, no false sharing of bits.
-/// Within a block the loop is SF-major (one SF over 64 rows), which keeps the SF's code and the
-/// word being built hot.
+/// every bit-packed column and each thread writes whole words: no locks, no lost bits.
+/// Work items are <see cref="WordsPerChunk"/> blocks (1024 rows).
 /// </summary>
 internal static class SliceApplier<T>
 {
@@ -25,7 +24,7 @@ internal static class SliceApplier<T>
         for (int c = 0; c <= k; c++) columns[c] = new ulong[words];
 
         // Lambda SFs: call the delegate directly (one indirection instead of two).
-        var predicates = functions.Select(f => f is SlicingFunction<T> s ? s.Predicate : null).ToArray();
+        var predicates = functions.Select(f => f is SlicingFunction<T> s ? s.Predicate : f.IsMember).ToArray();
         T[]? array = data as T[];
         List<T>? list = data as List<T>;
         var errors = new ErrorSink(functions.Select(f => f.Name).ToArray(), options);
@@ -35,9 +34,9 @@ internal static class SliceApplier<T>
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         progress?.Report(new SliceApplyProgress(0, n));
-        Parallel.For(0, chunks, parallel, () => new T[64], (chunk, loop, buffer) =>
+        Parallel.For(0, chunks, parallel, () => new Worker(k), (chunk, loop, worker) =>
         {
-            if (errors.Stopped) { loop.Stop(); return buffer; }
+            if (errors.Stopped) { loop.Stop(); return worker; }
             int firstWord = chunk * WordsPerChunk;
             int lastWord = Math.Min(words, firstWord + WordsPerChunk);
             for (int w = firstWord; w < lastWord; w++)
@@ -49,22 +48,22 @@ internal static class SliceApplier<T>
                 else if (list is not null) rows = CollectionsMarshal.AsSpan(list).Slice(start, count);
                 else
                 {
-                    for (int i = 0; i < count; i++) buffer[i] = data[start + i];
-                    rows = buffer.AsSpan(0, count);
+                    for (int i = 0; i < count; i++) worker.Rows[i] = data[start + i];
+                    rows = worker.Rows.AsSpan(0, count);
                 }
-                for (int f = 0; f < k; f++)
+                var bits = worker.Bits;
+                if (!TryBlock(predicates, rows, bits))
                 {
-                    columns[f + 1][w] = predicates[f] is { } predicate
-                        ? Word(predicate, rows, start, f, errors)
-                        : Word(functions[f], rows, start, f, errors);
-                    if (errors.Stopped) { loop.Stop(); return buffer; }
+                    // Some SF threw in this block: redo it one call at a time, applying the policy.
+                    if (!SafeBlock(predicates, rows, bits, start, errors)) { loop.Stop(); return worker; }
                 }
+                for (int f = 0; f < k; f++) columns[f + 1][w] = bits[f];
             }
             int rowsInChunk = Math.Min(n, lastWord << 6) - (firstWord << 6);
             int after = Interlocked.Add(ref done, rowsInChunk);
             if (progress is not null && after / reportStep != (after - rowsInChunk) / reportStep && after < n)
                 progress.Report(new SliceApplyProgress(after, n));
-            return buffer;
+            return worker;
         }, _ => { });
 
         if (errors.Failure is { } failure)
@@ -90,48 +89,66 @@ internal static class SliceApplier<T>
         return new SliceApplyResult(new SliceMatrix(names, n, columns), errors.Counts, recorded);
     }
 
-    private static ulong Word(Func<T, bool> predicate, ReadOnlySpan<T> rows, int start, int function, ErrorSink errors)
+    /// <summary>Per-thread scratch space.</summary>
+    private sealed class Worker(int k)
     {
-        ulong bits = 0;
-        int i = 0;
-        while (i < rows.Length)
-        {
-            try
-            {
-                for (; i < rows.Length; i++)
-                {
-                    if (predicate(rows[i])) bits |= 1UL << i;
-                }
-            }
-            catch (Exception ex)
-            {
-                if (!errors.Add(function, start + i, ex)) return bits;
-                i++;
-            }
-        }
-        return bits;
+        public T[] Rows { get; } = new T[64];
+
+        public ulong[] Bits { get; } = new ulong[k];
     }
 
-    private static ulong Word(ISlicingFunction<T> sf, ReadOnlySpan<T> rows, int start, int function, ErrorSink errors)
+    /// <summary>The fast path: false when an SF threw (the block is then redone by <see cref="SafeBlock"/>).</summary>
+    private static bool TryBlock(Func<T, bool>[] predicates, ReadOnlySpan<T> rows, ulong[] bits)
     {
-        ulong bits = 0;
-        int i = 0;
-        while (i < rows.Length)
+        // The try is kept out of the hot loop: a try region around it would keep the loop
+        // variables in memory (measured ~2x slower).
+        try
         {
-            try
+            Block(predicates, rows, bits);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// One 64-row block, row-major: for each row, every SF in order, setting bit i of each SF's
+    /// word without branching. (Measured faster than SF-major order: the row stays in cache and
+    /// the cyclic call pattern is well predicted.)
+    /// </summary>
+    private static void Block(Func<T, bool>[] predicates, ReadOnlySpan<T> rows, ulong[] bits)
+    {
+        Array.Clear(bits);
+        var words = bits.AsSpan(0, predicates.Length);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            T row = rows[i];
+            for (int f = 0; f < predicates.Length; f++)
+                words[f] |= (predicates[f](row) ? 1UL : 0UL) << i;
+        }
+    }
+
+    /// <summary>The slow path for a block where an SF threw: each call guarded. False when the run must stop.</summary>
+    private static bool SafeBlock(Func<T, bool>[] predicates, ReadOnlySpan<T> rows, ulong[] bits, int start, ErrorSink errors)
+    {
+        Array.Clear(bits);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            for (int f = 0; f < predicates.Length; f++)
             {
-                for (; i < rows.Length; i++)
+                bool member;
+                try { member = predicates[f](rows[i]); }
+                catch (Exception ex)
                 {
-                    if (sf.IsMember(rows[i])) bits |= 1UL << i;
+                    if (!errors.Add(f, start + i, ex)) return false;
+                    member = false;
                 }
-            }
-            catch (Exception ex)
-            {
-                if (!errors.Add(function, start + i, ex)) return bits;
-                i++;
+                if (member) bits[f] |= 1UL << i;
             }
         }
-        return bits;
+        return true;
     }
 
     /// <summary>Collects SF failures from all threads.</summary>

@@ -96,7 +96,11 @@ public sealed class SliceSet<T> : IReadOnlyList<ISlicingFunction<T>>
     /// and also returns per-SF failure counts and the first failures (useful with
     /// <see cref="SliceErrorPolicy.TreatAsNonMember"/>).
     /// </summary>
-    /// <remarks>SFs must be thread-safe: they run on several threads at once. Each SF is called once per row.</remarks>
+    /// <remarks>
+    /// SFs must be thread-safe (they run on several threads at once) and should be pure: each SF is
+    /// called once per row, except in a 64-row block where some SF threw, which is evaluated again
+    /// with every call guarded.
+    /// </remarks>
     /// <exception cref="SliceDataException">An SF threw and the policy is <see cref="SliceErrorPolicy.Fail"/>.</exception>
     public SliceApplyResult ApplyWithDiagnostics(IReadOnlyList<T> data, SliceApplyOptions? options = null, IProgress<SliceApplyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
