@@ -8,9 +8,8 @@ namespace SliceLearning.Modules;
 /// The m slice expert projections r_i = z W_i + b_i (paper section 3.2 (c)) as one batched layer:
 /// one weight tensor [m, d, h] and one bias [m, h]. <see cref="forward"/> computes every r_i with
 /// one matrix product [B, d] x [d, m·h]; <see cref="Mix"/> computes the attended sum
-/// sum_i a_i r_i without materialising the [B, m, h] expert tensor, as one matrix product
-/// [B, m] x [m, d·h] (the per-example mixture of expert weights) and a batched [1, d] x [d, h] product.
-/// No per-slice loop either way.
+/// sum_i a_i r_i, for many slices without materialising the [B, m, h] expert tensor. No per-slice
+/// loop either way.
 /// </summary>
 public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
 {
@@ -70,9 +69,10 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// sum_i a_i r_i [B, h] for attention weights a [B, m], computed as
-    /// z · (sum_i a_i W_i) + sum_i a_i b_i: k·d·h multiply-adds per example in one well-shaped
-    /// matrix product, with no [B, m, h] intermediate.
+    /// sum_i a_i r_i [B, h] for attention weights a [B, m]. Both ways cost m·d·h multiply-adds per
+    /// example; the one with the smaller intermediate is used: when d &lt; m (many slices, narrow
+    /// backbone), z · (sum_i a_i W_i) + sum_i a_i b_i through the per-example mixed weights [B, d, h];
+    /// otherwise the expert representations R [B, m, h] and a batched a · R.
     /// </summary>
     /// <param name="input">z [B, d].</param>
     /// <param name="weights">a [B, m].</param>
@@ -86,8 +86,16 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Expected attention weights [{input.shape[0]}, {SliceCount}], got [{string.Join(", ", weights.shape)}].", nameof(weights));
         using var scope = NewDisposeScope();
         long b = input.shape[0];
-        var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
-        var result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias));                          // [B, h]
+        Tensor result;
+        if (InputWidth < SliceCount)
+        {
+            var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
+            result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias));                              // [B, h]
+        }
+        else
+        {
+            result = weights.unsqueeze(1).bmm(forward(input)).squeeze(1);                                              // [B, h]
+        }
         return scope.MoveToOuter(result);
     }
 

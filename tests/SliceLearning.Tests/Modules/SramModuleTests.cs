@@ -29,13 +29,15 @@ public sealed class SramModuleTests
         Assert.True(rowSums.allclose(ones(b), rtol: 0, atol: 1e-5));
     }
 
-    [Fact]
-    public void BatchedForward_EqualsAPerSliceLoop()
+    [Theory]
+    [InlineData(4, 3)]   // d < m: attended sum through per-example mixed expert weights
+    [InlineData(3, 5)]   // d >= m: attended sum over explicit expert representations
+    public void BatchedForward_EqualsAPerSliceLoop(long m, long d)
     {
-        // The fused computation (composed shared head, mixed expert weights) must equal the
-        // paper's definitions computed slice by slice.
+        // The fused computation (composed shared head, batched experts, attended sum) must equal
+        // the paper's definitions computed slice by slice.
         manual_seed(2);
-        long m = 4, d = 3, h = 5, c = 3, b = 6;
+        long h = 5, c = 3, b = 6;
         using var sram = new SliceResidualAttention(m, d, h, c, AttentionVariant.Full, temperature: 0.7);
         using var z = randn(b, d);
         using var output = sram.call(z);

@@ -48,6 +48,14 @@ public sealed class LearningTests(ITestOutputHelper output)
             vanillaSlices += v / 2;
             sramSlices += s / 2;
         }
+        output.WriteLine($"parameters: vanilla {vanilla.ParameterCount()}, SRAM {sram.ParameterCount()}");
+        using var point = tensor(new[] { -0.45f, 0.5f }, new long[] { 1, 2 });   // inside disc_a, above the line
+        var e = sram.Explain(point).Examples[0];
+        output.WriteLine($"explain (-0.45, 0.5): class {e.PredictedClass}, P = [{string.Join(", ", e.Probabilities.Select(v => v.ToString("F3")))}], " +
+            $"P(member) = [{string.Join(", ", e.IndicatorProbabilities.Select(v => v.ToString("F3")))}], " +
+            $"attention = [{string.Join(", ", e.AttentionWeights.Select(v => v.ToString("F3")))}], top = {e.TopSlices[0].Slice}");
+        Assert.Equal(0, e.PredictedClass);                 // flipped inside the disc
+        Assert.True(e.IndicatorProbabilities[1] > 0.5);    // learned membership, no SF at inference
         Assert.True(sramSlices > vanillaSlices + 0.25, $"mean slice F1: SRAM {sramSlices:F3} vs vanilla {vanillaSlices:F3}");
         Assert.True(sramOverall >= vanillaOverall - 0.005, $"overall F1: SRAM {sramOverall:F3} vs vanilla {vanillaOverall:F3}");
     }
