@@ -13,8 +13,11 @@ internal static class Bootstrap
     /// <summary>Above this many rows per category, resamples use the multinomial sampler.</summary>
     internal const int RowsPerCategoryForMultinomial = 32;
 
-    /// <summary>A per-slice seed that does not depend on threading.</summary>
-    public static int SliceSeed(int seed, int column) => HashCode.Combine(seed, column, 0x51ce);
+    /// <summary>
+    /// A per-slice seed that depends only on (seed, column): not on threading, and not on the
+    /// process (System.HashCode is randomized per process, so it must not be used here).
+    /// </summary>
+    public static int SliceSeed(int seed, int column) => (int)(new SplitMix64(seed, column).Next() >> 33);
 
     /// <summary>Percentile intervals of the five metrics over resamples of <paramref name="cells"/>.</summary>
     /// <remarks>Resample b draws from its own generator seeded by (seed, b), so resamples run in parallel and the result does not depend on threading.</remarks>
@@ -89,7 +92,7 @@ internal static class Bootstrap
         for (int m = 0; m < MetricCount; m++) values[m] = new double[resamples];
         int k = categories.Code.Length;
         bool multinomial = n > RowsPerCategoryForMultinomial * k;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism };
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism == -1 ? Environment.ProcessorCount : maxDegreeOfParallelism };
         Parallel.For(0, resamples, parallel, () => (Counts: new long[k], Scratch: new long[scratchSize]), (b, _, local) =>
         {
             var random = new SplitMix64(seed, b);

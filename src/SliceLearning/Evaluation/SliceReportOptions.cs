@@ -3,7 +3,7 @@ namespace SliceLearning.Evaluation;
 /// <summary>Options of <see cref="SliceReport.Create"/>.</summary>
 /// <remarks>
 /// Defaults: <see cref="BootstrapResamples"/> 1000, <see cref="ConfidenceLevel"/> 0.95,
-/// <see cref="Seed"/> 42, <see cref="MaxDegreeOfParallelism"/> -1 (all cores).
+/// <see cref="Seed"/> 42, <see cref="MaxDegreeOfParallelism"/> -1 (one thread per core).
 /// </remarks>
 public sealed class SliceReportOptions
 {
@@ -19,7 +19,7 @@ public sealed class SliceReportOptions
     /// <value>The default value is 42.</value>
     public int Seed { get; set; } = 42;
 
-    /// <summary>Maximum number of threads used for the bootstrap (resamples run in parallel); -1 means no limit.</summary>
+    /// <summary>Maximum number of threads used for the bootstrap (resamples run in parallel); -1 means one per logical core.</summary>
     /// <value>The default value is -1.</value>
     public int MaxDegreeOfParallelism { get; set; } = -1;
 
@@ -33,7 +33,7 @@ public sealed class SliceReportOptions
         if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1))
             problems.Add($"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}.");
         if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1)
-            problems.Add($"{nameof(MaxDegreeOfParallelism)} must be -1 (no limit) or positive. Got {MaxDegreeOfParallelism}.");
+            problems.Add($"{nameof(MaxDegreeOfParallelism)} must be -1 (one thread per core) or positive. Got {MaxDegreeOfParallelism}.");
         if (problems.Count > 0)
             throw new ArgumentException($"Invalid {nameof(SliceReportOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));
     }

@@ -32,7 +32,9 @@ internal static class SliceApplier<T>
         int done = 0;
         int reportStep = Math.Max(WordsPerChunk * 64, n / 100);
 
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
+        // -1 means "all cores", not "as many pool threads as exist": more threads than cores only add switching.
+        int threads = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken };
         progress?.Report(new SliceApplyProgress(0, n));
         Parallel.For(0, chunks, parallel, () => new Worker(k), (chunk, loop, worker) =>
         {

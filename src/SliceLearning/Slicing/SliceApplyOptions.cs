@@ -16,7 +16,7 @@ public enum SliceErrorPolicy
 /// <summary>Options for applying a <see cref="SliceSet{T}"/> to data.</summary>
 /// <remarks>
 /// Defaults: <see cref="ErrorPolicy"/> <see cref="SliceErrorPolicy.Fail"/>, <see cref="MaxDegreeOfParallelism"/> -1
-/// (all cores), <see cref="MaxRecordedErrors"/> 10, <see cref="LoggerFactory"/> <see cref="NullLoggerFactory.Instance"/>.
+/// (one thread per core), <see cref="MaxRecordedErrors"/> 10, <see cref="LoggerFactory"/> <see cref="NullLoggerFactory.Instance"/>.
 /// </remarks>
 public sealed class SliceApplyOptions
 {
@@ -24,7 +24,7 @@ public sealed class SliceApplyOptions
     /// <value>The default value is <see cref="SliceErrorPolicy.Fail"/>.</value>
     public SliceErrorPolicy ErrorPolicy { get; set; } = SliceErrorPolicy.Fail;
 
-    /// <summary>Maximum number of threads; -1 means no limit (the thread pool decides, at most one per core in practice).</summary>
+    /// <summary>Maximum number of threads; -1 means one per logical core (<see cref="Environment.ProcessorCount"/>).</summary>
     /// <value>The default value is -1.</value>
     public int MaxDegreeOfParallelism { get; set; } = -1;
 
@@ -44,7 +44,7 @@ public sealed class SliceApplyOptions
         if (!Enum.IsDefined(ErrorPolicy))
             problems.Add($"{nameof(ErrorPolicy)} must be Fail or TreatAsNonMember. Got {(int)ErrorPolicy}.");
         if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1)
-            problems.Add($"{nameof(MaxDegreeOfParallelism)} must be -1 (no limit) or positive. Got {MaxDegreeOfParallelism}.");
+            problems.Add($"{nameof(MaxDegreeOfParallelism)} must be -1 (one thread per core) or positive. Got {MaxDegreeOfParallelism}.");
         if (MaxRecordedErrors < 0)
             problems.Add($"{nameof(MaxRecordedErrors)} must be 0 or positive. Got {MaxRecordedErrors}.");
         if (LoggerFactory is null)

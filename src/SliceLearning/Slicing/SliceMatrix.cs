@@ -142,13 +142,21 @@ public sealed class SliceMatrix
     /// </summary>
     public Tensor ToTensor(ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        var dense = new float[(long)RowCount * ColumnCount];
-        for (int c = 0; c < ColumnCount; c++)
+        // One byte per cell on the managed side (not four), then one conversion in libtorch.
+        var dense = new bool[(long)RowCount * ColumnCount];
+        int m = ColumnCount;
+        for (int c = 0; c < m; c++)
         {
             var bits = _columns[c];
-            for (int row = 0; row < RowCount; row++)
+            for (int w = 0; w < bits.Length; w++)
             {
-                if ((bits[row >> 6] & (1UL << (row & 63))) != 0) dense[(long)row * ColumnCount + c] = 1f;
+                ulong word = bits[w];
+                while (word != 0)
+                {
+                    int row = (w << 6) + BitOperations.TrailingZeroCount(word);
+                    dense[(long)row * m + c] = true;
+                    word &= word - 1;
+                }
             }
         }
         using var t = torch.tensor(dense, new long[] { RowCount, ColumnCount });
@@ -159,6 +167,7 @@ public sealed class SliceMatrix
     /// Builds a matrix from a [N, m] tensor (any dtype; nonzero = member). Column 0 must be the
     /// base slice and be all members.
     /// </summary>
+    /// <exception cref="SliceDataException">Wrong shape, or a row outside the base slice (the message names the row).</exception>
     public static SliceMatrix FromTensor(Tensor membership, IReadOnlyList<string> sliceNames)
     {
         ArgumentNullException.ThrowIfNull(membership);
@@ -166,13 +175,19 @@ public sealed class SliceMatrix
         if (membership.dim() != 2 || membership.shape[1] != sliceNames.Count)
             throw new SliceDataException($"Expected a [N, {sliceNames.Count}] membership tensor, got [{string.Join(", ", membership.shape)}].", nameof(membership));
         using var cpu = membership.to(ScalarType.Bool, torch.CPU).contiguous();
-        var values = cpu.data<bool>().ToArray();
+        var values = cpu.data<bool>();
         int n = (int)membership.shape[0], m = sliceNames.Count;
-        var rows = new bool[n, m];
+        var columns = new ulong[m][];
+        for (int c = 0; c < m; c++) columns[c] = new ulong[WordCount(n)];
         for (int r = 0; r < n; r++)
+        {
             for (int c = 0; c < m; c++)
-                rows[r, c] = values[(long)r * m + c];
-        return FromRows(sliceNames, rows);
+            {
+                if (values[(long)r * m + c]) columns[c][r >> 6] |= 1UL << (r & 63);
+                else if (c == 0) throw new SliceDataException($"Row {r} is not a member of the base slice (column 0); every row must be.", nameof(membership), BaseSliceName, r);
+            }
+        }
+        return new SliceMatrix(sliceNames, n, columns);
     }
 
     /// <summary>

@@ -25,6 +25,30 @@ public sealed class SliceMatrixTests
     }
 
     [Fact]
+    public void Tensor_MatchesIndexer_ForManyColumnsAndRaggedRows()
+    {
+        var builder = SliceSet.For<int>();
+        for (int f = 0; f < 70; f++) { int d = f + 2; builder.Add($"div{d}", i => i % d == 0); }
+        var matrix = builder.Build().Apply(Enumerable.Range(0, 1000).ToArray());
+        using var t = matrix.ToTensor();
+        var values = t.data<float>().ToArray();
+        for (int r = 0; r < 1000; r++)
+            for (int c = 0; c < 71; c++)
+                Assert.Equal(matrix[r, c] ? 1f : 0f, values[r * 71 + c]);
+        using var onDevice = matrix.ToTensor(ScalarType.Float64);
+        Assert.Equal(ScalarType.Float64, onDevice.dtype);
+    }
+
+    [Fact]
+    public void FromTensor_RejectsBadShapeAndNonBaseRow()
+    {
+        using var wrong = zeros(4, 2);
+        Assert.Throws<SliceDataException>(() => SliceMatrix.FromTensor(wrong, new[] { "base", "a", "b" }));
+        var ex = Assert.Throws<SliceDataException>(() => SliceMatrix.FromTensor(wrong, new[] { "base", "a" }));
+        Assert.Equal(0, ex.Row);
+    }
+
+    [Fact]
     public void SelectRows_KeepsOrder()
     {
         var sub = Matrix().SelectRows(new[] { 69, 2, 3 });

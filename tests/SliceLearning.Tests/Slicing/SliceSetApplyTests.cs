@@ -142,7 +142,7 @@ public sealed class SliceSetApplyTests
         Assert.Equal(-1, o.MaxDegreeOfParallelism);
         Assert.Equal(10, o.MaxRecordedErrors);
         var ex = Assert.Throws<ArgumentException>(() => Arithmetic().Apply(new[] { 1 }, new SliceApplyOptions { MaxDegreeOfParallelism = 0, MaxRecordedErrors = -2 }));
-        Assert.Contains("MaxDegreeOfParallelism must be -1 (no limit) or positive. Got 0.", ex.Message);
+        Assert.Contains("MaxDegreeOfParallelism must be -1 (one thread per core) or positive. Got 0.", ex.Message);
         Assert.Contains("MaxRecordedErrors must be 0 or positive. Got -2.", ex.Message);
     }
 
