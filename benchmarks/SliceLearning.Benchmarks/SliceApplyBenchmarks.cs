@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using SliceLearning.Slicing;
 
@@ -9,6 +10,10 @@ namespace SliceLearning.Benchmarks;
 /// interface call per cell, a bool[N, k+1] result). Compared with SliceSet.Apply (parallel,
 /// 64-row blocks, bit-packed) and the same applier pinned to one thread.
 /// Run: dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SliceApplyBenchmarks*'
+/// Each operation takes hundreds of milliseconds, so one invocation per iteration; the iteration
+/// hooks also record the process CPU time of each operation and print its median at the end
+/// ("// CPU time per op" lines in the log), which shows the work done independently of how much
+/// of the (shared) machine the benchmark got.
 /// </summary>
 [MemoryDiagnoser]
 [MinColumn, MedianColumn]
@@ -23,6 +28,9 @@ public class SliceApplyBenchmarks
     private Row[] _data = null!;
     private SliceSet<Row> _slices = null!;
     private SliceApplyOptions _oneThread = null!;
+    private readonly List<(double WallMs, double CpuMs)> _iterations = new();
+    private TimeSpan _cpuStart;
+    private long _wallStart;
 
     [GlobalSetup]
     public void Setup()
@@ -47,6 +55,28 @@ public class SliceApplyBenchmarks
         }
         _slices = builder.Build();
         _oneThread = new SliceApplyOptions { MaxDegreeOfParallelism = 1 };
+    }
+
+    [IterationSetup]
+    public void StartClock()
+    {
+        _cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        _wallStart = Stopwatch.GetTimestamp();
+    }
+
+    [IterationCleanup]
+    public void StopClock() => _iterations.Add((
+        Stopwatch.GetElapsedTime(_wallStart).TotalMilliseconds,
+        (Process.GetCurrentProcess().TotalProcessorTime - _cpuStart).TotalMilliseconds));
+
+    [GlobalCleanup]
+    public void Report()
+    {
+        // The last 12 iterations are the measured ones (after jitting, pilot and warmup).
+        var measured = _iterations.TakeLast(12).ToList();
+        if (measured.Count == 0) return;
+        double Median(IEnumerable<double> v) { var s = v.OrderBy(x => x).ToList(); return s[s.Count / 2]; }
+        Console.WriteLine($"// CPU time per op: median {Median(measured.Select(m => m.CpuMs)):F0} ms CPU, {Median(measured.Select(m => m.WallMs)):F0} ms wall over {measured.Count} iterations");
     }
 
     [Benchmark(Baseline = true, Description = "naive loop, 1 thread, bool[N,k+1]")]

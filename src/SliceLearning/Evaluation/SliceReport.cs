@@ -349,6 +349,9 @@ public sealed class SliceReport
             }
             return new SliceMetrics(s.Name, metrics, intervals, s.Coverage);
         }).ToArray();
+        var duplicate = slices.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new FormatException($"The SliceReport JSON lists slice '{duplicate.Key}' twice.");
         return new SliceReport(dto.NumClasses, dto.RowCount, dto.BootstrapResamples, dto.ConfidenceLevel, dto.Seed, slices, null, null, null);
     }
 

@@ -23,7 +23,7 @@ internal static class SliceApplier<T>
         var columns = new ulong[k + 1][];
         for (int c = 0; c <= k; c++) columns[c] = new ulong[words];
 
-        // Lambda SFs: call the delegate directly (one indirection instead of two).
+        // Lambda SFs: call their delegate directly (one indirection instead of two); class SFs via a method delegate.
         var predicates = functions.Select(f => f is SlicingFunction<T> s ? s.Predicate : f.IsMember).ToArray();
         T[]? array = data as T[];
         List<T>? list = data as List<T>;
@@ -46,7 +46,7 @@ internal static class SliceApplier<T>
                 int start = w << 6;
                 int count = Math.Min(64, n - start);
                 ReadOnlySpan<T> rows;
-                if (array is not null) rows = array.AsSpan(start, count);
+                if (array is not null) rows = new ReadOnlySpan<T>(array, start, count); // no covariance check (a string[] passed as object[] is fine)
                 else if (list is not null) rows = CollectionsMarshal.AsSpan(list).Slice(start, count);
                 else
                 {

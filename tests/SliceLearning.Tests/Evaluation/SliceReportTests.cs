@@ -150,6 +150,8 @@ public sealed class SliceReportTests
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("slices")[3].GetProperty("f1").ValueKind);
         Assert.Throws<FormatException>(() => SliceReport.FromJson("{\"numClasses\":2}"));
         Assert.Throws<FormatException>(() => SliceReport.FromJson("not json"));
+        var twice = Assert.Throws<FormatException>(() => SliceReport.FromJson(json.Replace("\"name\": \"a\"", "\"name\": \"b\"", StringComparison.Ordinal)));
+        Assert.Contains("slice 'b' twice", twice.Message);
     }
 
     [Fact]

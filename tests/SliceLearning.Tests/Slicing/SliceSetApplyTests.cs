@@ -69,6 +69,14 @@ public sealed class SliceSetApplyTests
     }
 
     [Fact]
+    public void Apply_AcceptsCovariantArrays()
+    {
+        var set = SliceSet.For<object>().Add("short", o => o.ToString()!.Length < 3).Build();
+        IReadOnlyList<object> words = new[] { "a", "abcd", "xy", "long word" };
+        Assert.Equal(new[] { 0, 2 }, set.Apply(words).Members(1));
+    }
+
+    [Fact]
     public void ThrowingSf_FailPolicy_NamesSfRowAndInnerException()
     {
         var set = SliceSet.For<int>()
