@@ -1,0 +1,199 @@
+using SliceLearning.Data.Synthetic;
+using SliceLearning.Evaluation;
+using SliceLearning.Models;
+using SliceLearning.Runtime;
+using SliceLearning.Slicing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Tests.Models.Baselines;
+
+[Collection("Sequential")]
+public sealed class SliceHeadModelsTests
+{
+    private static readonly double L1 = Math.Log(1 + Math.Exp(-1)); // CE of logits (1, 0) for class 0
+    private static readonly double L2 = Math.Log(1 + Math.E);       // CE of logits (0, 1) for class 0
+
+    // Identity backbone (d = 2), base head = identity, slice head = swap; x0 = (1, 0) label 0 in slice s,
+    // x1 = (0, 1) label 1 not in s.
+    private static void SetHeads(ITrainableModel model)
+    {
+        using var noGrad = torch.no_grad();
+        var p = model.Module.named_parameters().ToDictionary(t => t.name, t => t.parameter);
+        p["head_weight"].copy_(torch.tensor(new float[] { 1, 0, 0, 1, 0, 1, 1, 0 }, new long[] { 2, 2, 2 }));
+        p["head_bias"].zero_();
+    }
+
+    private static (Tensor X, Tensor Y, Tensor M) TwoExamples() => (
+        torch.tensor(new float[] { 1, 0, 0, 1 }, new long[] { 2, 2 }),
+        torch.tensor(new long[] { 0, 1 }),
+        torch.tensor(new float[] { 1, 1, 1, 0 }, new long[] { 2, 2 }));
+
+    [Fact]
+    public void Hps_Loss_IsBaseMeanPlusSliceMeanOverMembers()
+    {
+        using var model = HardParameterSharingModel.Create(nn.Identity(), 2, 2, new[] { "s" });
+        using var weighted = HardParameterSharingModel.Create(nn.Identity(), 2, 2, new[] { "base", "s" }, o => o.SliceLossWeight = 0.5);
+        SetHeads(model);
+        SetHeads(weighted);
+        var (x, y, m) = TwoExamples();
+        using var _ = x; using var __ = y; using var ___ = m;
+        using var loss = model.Loss(x, y, m);
+        using var loss2 = weighted.Loss(x, y, m);
+        Assert.Equal(L1 + L2, loss.item<float>(), 5);
+        Assert.Equal(L1 + 0.5 * L2, loss2.item<float>(), 5);
+        Assert.Equal(new[] { "base", "s" }, model.SliceNames);
+        // Prediction comes from the base head: identity logits.
+        using var logits = model.Logits(x);
+        Assert.Equal(new float[] { 1, 0, 0, 1 }, logits.data<float>().ToArray());
+        using var heads = model.HeadLogits(x);
+        Assert.Equal(new long[] { 2, 2, 2 }, heads.shape);
+    }
+
+    [Fact]
+    public void Hps_SliceHead_GetsGradientOnlyFromItsMembers()
+    {
+        torch.manual_seed(3);
+        using var model = HardParameterSharingModel.Create(BaselineTestSupport.Mlp(4), 4, 2, new[] { "a", "b" });
+        using var x = torch.randn(4, 2);
+        using var y = torch.tensor(new long[] { 0, 1, 1, 0 });
+        // "a" has members (rows 0 and 2), "b" has none in this batch.
+        using var m = torch.tensor(new float[] { 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0 }, new long[] { 4, 3 });
+        model.Module.zero_grad();
+        using var loss = model.Loss(x, y, m);
+        loss.backward();
+        var grad = model.Module.named_parameters().Single(p => p.name == "head_weight").parameter.grad!;
+        Assert.True(grad[0].abs().sum().item<float>() > 0);   // base head
+        Assert.True(grad[1].abs().sum().item<float>() > 0);   // "a"
+        Assert.Equal(0f, grad[2].abs().sum().item<float>());  // "b": no members, no gradient
+    }
+
+    [Fact]
+    public void Manual_Loss_MultipliesOnlyTheChosenSlice()
+    {
+        using var model = ManualReweightingModel.Create(nn.Identity(), 2, 2, new[] { "s" }, o => { o.Alpha = 20; o.ReweightedSlices = new[] { "s" }; });
+        using var none = ManualReweightingModel.Create(nn.Identity(), 2, 2, new[] { "s" }, o => o.Alpha = 20);
+        SetHeads(model);
+        SetHeads(none);
+        var (x, y, m) = TwoExamples();
+        using var _ = x; using var __ = y; using var ___ = m;
+        using var loss = model.Loss(x, y, m);
+        using var plain = none.Loss(x, y, m);
+        Assert.Equal((20 * L1 + L1) / 2 + 20 * L2, loss.item<float>(), 4);
+        Assert.Equal(L1 + L2, plain.item<float>(), 5); // no reweighted slice: exactly HPS
+        Assert.Equal(new float[] { 1, 20 }, model.SliceLossMultipliers);
+    }
+
+    [Fact]
+    public void Manual_ExampleWeights_ApplyOnlyToMembersOfChosenSlices()
+    {
+        using var model = ManualReweightingModel.Create(BaselineTestSupport.Mlp(4), 4, 2, new[] { "a", "b", "c" },
+            o => { o.Alpha = 50; o.ReweightedSlices = new[] { "a", "c" }; });
+        // Rows: in a; in b only; in c and b; in none; in a and c.
+        using var membership = torch.tensor(new float[]
+        {
+            1, 1, 0, 0,
+            1, 0, 1, 0,
+            1, 0, 1, 1,
+            1, 0, 0, 0,
+            1, 1, 0, 1,
+        }, new long[] { 5, 4 });
+        using var w = model.ExampleWeights(membership);
+        Assert.Equal(new float[] { 50, 1, 50, 1, 50 }, w.data<float>().ToArray());
+        Assert.Equal(new float[] { 1, 50, 1, 50 }, model.SliceLossMultipliers);
+    }
+
+    [Fact]
+    public void Manual_InvalidOptions_NameTheSliceAndValue()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => ManualReweightingModel.Create(nn.Identity(), 2, 2, new[] { "a" },
+            o => { o.Alpha = 0.5; o.ReweightedSlices = new[] { "zzz" }; }));
+        Assert.Contains("Alpha must be finite and at least 1; got 0.5.", ex.Message);
+        Assert.Contains("ReweightedSlices names 'zzz', which is not one of the model's slices (a).", ex.Message);
+    }
+
+    [Fact]
+    public void SelectSlices_TakesThoseAtLeastFivePointsBelowOverall()
+    {
+        var f1 = new Dictionary<string, double> { ["s1"] = 0.60, ["s2"] = 0.93, ["s3"] = 0.92, ["s4"] = double.NaN, ["base"] = 0.5 };
+        Assert.Equal(new[] { "s1", "s3" }, ManualReweighting.SelectSlices(f1, overallF1: 0.97));
+        Assert.Equal(new[] { "s1" }, ManualReweighting.SelectSlices(f1, overallF1: 0.97, minGap: 0.2));
+    }
+
+    [Fact]
+    public void SelectSlices_FromAReport()
+    {
+        // 8 rows; slice "bad" = rows 0-3 where half the predictions are wrong, "good" = rows 4-7 all right.
+        var membership = new bool[8, 3];
+        for (int r = 0; r < 8; r++) { membership[r, 0] = true; membership[r, r < 4 ? 1 : 2] = true; }
+        var slices = SliceMatrix.FromRows(new[] { "base", "bad", "good" }, membership);
+        int[] labels = { 1, 1, 0, 0, 1, 1, 0, 0 };
+        int[] preds = { 0, 1, 1, 0, 1, 1, 0, 0 };
+        var report = SliceReport.Create(slices, labels, preds, 2, new SliceReportOptions { BootstrapResamples = 0 });
+        Assert.Equal(new[] { "bad" }, ManualReweighting.SelectSlices(report));
+    }
+
+    private sealed class Candidate(double alpha) : IDisposable
+    {
+        public double Alpha { get; } = alpha;
+        public bool Disposed { get; private set; }
+        public void Dispose() => Disposed = true;
+    }
+
+    [Fact]
+    public void SearchAlpha_KeepsTheBestOnValidation_AndDisposesTheRest()
+    {
+        var made = new List<Candidate>();
+        var scores = new Dictionary<double, double> { [2] = 0.7, [20] = 0.9, [50] = 0.85, [100] = double.NaN };
+        var result = ManualReweighting.SearchAlpha(ManualReweighting.PaperAlphas, a => { var c = new Candidate(a); made.Add(c); return c; }, c => scores[c.Alpha]);
+        Assert.Equal(20, result.BestAlpha);
+        Assert.Same(made[1], result.BestModel);
+        Assert.False(made[1].Disposed);
+        Assert.True(made[0].Disposed && made[2].Disposed && made[3].Disposed);
+        Assert.Equal(new[] { 2.0, 20, 50, 100 }, result.Scores.Select(s => s.Alpha));
+    }
+
+    [Fact]
+    public void ParameterCounts_MatchTheArchitecture()
+    {
+        // MLP backbone 2 -> 13 -> 13: 2*13+13 + 13*13+13 = 221; heads m * (13*2 + 2).
+        using var hps = HardParameterSharingModel.Create(BaselineTestSupport.Mlp(), 13, 2, new[] { "s1", "s2" });
+        using var manual = ManualReweightingModel.Create(BaselineTestSupport.Mlp(), 13, 2, new[] { "s1", "s2" });
+        Assert.Equal(221 + 3 * 28, hps.ParameterCount());
+        Assert.Equal(hps.ParameterCount(), manual.ParameterCount());
+    }
+
+    [Fact]
+    public void Loss_RejectsMembershipOfTheWrongWidth()
+    {
+        using var model = HardParameterSharingModel.Create(nn.Identity(), 2, 2, new[] { "s" });
+        using var x = torch.zeros(3, 2);
+        using var y = torch.zeros(3, ScalarType.Int64);
+        using var m = torch.ones(3, 3);
+        var ex = Assert.Throws<SliceDataException>(() => model.Loss(x, y, m));
+        Assert.Contains("Expected slice membership of shape [3, 2] (base slice plus 1 SFs), got [3, 3]", ex.Message);
+    }
+
+    [Fact]
+    public void Hps_AndManual_LearnTheEasyTask()
+    {
+        ComputeDevice.SetCpuThreads(1);
+        var generator = new SyntheticSliceGenerator(new SyntheticSliceOptions { SfNoise = 0 });
+        var train = generator.Generate(2000, seed: 1);
+        var test = generator.Generate(2000, seed: 2);
+        foreach (var make in new Func<ITrainableModel>[]
+        {
+            () => HardParameterSharingModel.Create(BaselineTestSupport.Mlp(), 13, 2, generator.SliceNames),
+            () => ManualReweightingModel.Create(BaselineTestSupport.Mlp(), 13, 2, generator.SliceNames, o => { o.Alpha = 20; o.ReweightedSlices = new[] { "s1", "s2" }; }),
+        })
+        {
+            torch.manual_seed(3);
+            using var model = make();
+            BaselineTestSupport.Fit(model, train, epochs: 8, seed: 3);
+            var preds = BaselineTestSupport.Predict(model, test);
+            var overall = ClassificationMetrics.Compute(test.Labels.ToArray(), preds, 2);
+            // 94% of points follow the line y = x; a model that learns it scores about 0.94 F1.
+            Assert.True(overall.F1 > 0.88, $"{model.GetType().Name}: overall F1 {overall.F1:F3}");
+        }
+    }
+}
