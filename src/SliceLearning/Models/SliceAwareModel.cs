@@ -150,7 +150,8 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         long m = _sliceNames.Length;
         // Cross-entropy of every (example, slice) pair: -log softmax(p_i)[y].
         var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                   // [B, m, C]
-        var picked = logProbabilities.gather(2, labels.view(b, 1, 1).expand(b, m, 1)).squeeze(2); // [B, m]
+        var oneHot = nn.functional.one_hot(labels, NumClasses).to(logProbabilities.dtype).unsqueeze(1); // [B, 1, C]
+        var picked = (logProbabilities * oneHot).sum(2);                                          // [B, m]
         long memberPairs = (long)mask.sum().item<float>();
         var sliceHead = -(picked * mask).sum() / Math.Max(1L, memberPairs);
 
