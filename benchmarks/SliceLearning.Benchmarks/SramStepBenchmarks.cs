@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
@@ -30,8 +31,12 @@ public class SramStepBenchmarks
     public int K { get; set; }
 
     /// <summary>Backbone width d, also the expert size h.</summary>
-    [Params(13, 256)]
+    [ParamsSource(nameof(Widths))]
     public int Width { get; set; }
+
+    /// <summary>The widths to run: 13 and 256, or the comma-separated list in SRAM_BENCH_WIDTHS.</summary>
+    public static IEnumerable<int> Widths =>
+        (Environment.GetEnvironmentVariable("SRAM_BENCH_WIDTHS") ?? "13,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture));
 
     /// <summary>Which model one step trains.</summary>
     [Params("Vanilla", "SRAM")]
@@ -80,11 +85,51 @@ public class SramStepBenchmarks
         string status = File.ReadAllText("/proc/self/status");
         string hwm = status.Split('\n').First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
         long parameters = _model.ParameterCount();
-        string line = string.Create(CultureInfo.InvariantCulture, $"{Model},{K},{Width},{parameters},{ExpertMacs},{hwm}{Environment.NewLine}");
-        File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-step-peak-rss.csv"), line);
+        double cpu = ThreadCpuMicrosecondsPerStep();
+        string line = string.Create(CultureInfo.InvariantCulture, $"{Model},{K},{Width},{parameters},{ExpertMacs},{hwm},{cpu:F1}{Environment.NewLine}");
+        File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-step-extra.csv"), line);
         _optimizer.Dispose();
         _model.Dispose();
         _x.Dispose(); _y.Dispose(); _membership.Dispose();
+    }
+
+    /// <summary>
+    /// CPU time of this thread per step (libtorch runs on the calling thread with one CPU thread):
+    /// unlike wall time it does not count the time other processes hold the shared cores. Median
+    /// of 5 blocks of about 0.2 s each.
+    /// </summary>
+    private double ThreadCpuMicrosecondsPerStep()
+    {
+        double start = ThreadCpuMicroseconds();
+        Step();
+        double one = Math.Max(1, ThreadCpuMicroseconds() - start);
+        int steps = (int)Math.Clamp(200_000 / one, 1, 2000);
+        var blocks = new double[5];
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            double t0 = ThreadCpuMicroseconds();
+            for (int i = 0; i < steps; i++) Step();
+            blocks[b] = (ThreadCpuMicroseconds() - t0) / steps;
+        }
+        Array.Sort(blocks);
+        return blocks[2];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    private static double ThreadCpuMicroseconds()
+    {
+        const int ClockThreadCpuTime = 3;
+        if (ClockGetTime(ClockThreadCpuTime, out var t) != 0) return double.NaN;
+        return t.Seconds * 1e6 + t.Nanoseconds / 1e3;
     }
 
     private sealed class Config : ManualConfig

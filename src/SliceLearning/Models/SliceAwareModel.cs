@@ -148,11 +148,23 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         var prediction = nn.functional.cross_entropy(output.Logits, labels);
 
         long m = _sliceNames.Length;
-        // Cross-entropy of every (example, slice) pair: -log softmax(p_i)[y].
-        var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                   // [B, m, C]
-        var picked = logProbabilities.gather(2, labels.view(b, 1, 1).expand(b, m, 1)).squeeze(2); // [B, m]
+        // Cross-entropy of every (example, slice) pair, -log softmax(p_i)[y], as a [B, m] tensor.
+        Tensor perPair;
+        if (NumClasses == 2)
+        {
+            // Binary: CE = softplus(-(2y - 1)(p1 - p0)); elementwise on [B, m], no size-2 softmax rows.
+            var gap = output.SlicePredictionLogits.select(2, 1) - output.SlicePredictionLogits.select(2, 0); // [B, m]
+            var sign = (labels.to(gap.dtype) * 2 - 1).unsqueeze(1);                                           // [B, 1]
+            perPair = nn.functional.softplus(-(gap * sign));
+        }
+        else
+        {
+            var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                                 // [B, m, C]
+            var oneHot = nn.functional.one_hot(labels, NumClasses).to(logProbabilities.dtype).unsqueeze(1);    // [B, 1, C]
+            perPair = -(logProbabilities * oneHot).sum(2);                                                      // [B, m]
+        }
         long memberPairs = (long)mask.sum().item<float>();
-        var sliceHead = -(picked * mask).sum() / Math.Max(1L, memberPairs);
+        var sliceHead = (perPair * mask).sum() / Math.Max(1L, memberPairs);
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.

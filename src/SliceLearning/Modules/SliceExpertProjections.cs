@@ -116,7 +116,9 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = input.shape[0], c = layerWeight.shape[0];
         var wt = layerWeight.t();                                                        // [h, C]
-        var composed = weight.matmul(wt).permute(1, 0, 2).reshape(InputWidth, SliceCount * c); // [d, m*C]
+        // [m·d, h] x [h, C] as one matrix product (not m small ones), then [m, d, C] -> [d, m·C]
+        var composed = weight.view(SliceCount * InputWidth, ExpertSize).matmul(wt)
+            .view(SliceCount, InputWidth, c).permute(1, 0, 2).reshape(InputWidth, SliceCount * c);
         var composedBias = bias.matmul(wt);                                              // [m, C]
         if (layerBias is not null) composedBias = composedBias + layerBias;
         var result = input.matmul(composed).view(b, SliceCount, c).add(composedBias);

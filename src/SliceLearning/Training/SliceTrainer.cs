@@ -59,6 +59,7 @@ public sealed class SliceTrainer
     public SliceTrainer WithData(SliceDataset train, SliceDataset? validation = null)
     {
         ArgumentNullException.ThrowIfNull(train);
+        ReleaseOwnedData();
         _train = train;
         _validation = validation;
         _ownsData = false;
@@ -75,6 +76,7 @@ public sealed class SliceTrainer
         ArgumentNullException.ThrowIfNull(featurize);
         ArgumentNullException.ThrowIfNull(label);
         ArgumentNullException.ThrowIfNull(slices);
+        ReleaseOwnedData();
         _train = SliceDataset.From(train, featurize, label, slices);
         _validation = validation is null ? null : SliceDataset.From(validation, featurize, label, slices);
         _ownsData = true;
@@ -181,13 +183,17 @@ public sealed class SliceTrainer
         }
         finally
         {
-            if (_ownsData)
-            {
-                _train?.Dispose();
-                _validation?.Dispose();
-                _train = _validation = null;
-            }
+            ReleaseOwnedData();
         }
+    }
+
+    private void ReleaseOwnedData()
+    {
+        if (!_ownsData) return;
+        _train?.Dispose();
+        _validation?.Dispose();
+        _train = _validation = null;
+        _ownsData = false;
     }
 
     private TrainingResult FitCore(CancellationToken cancellationToken)
