@@ -48,7 +48,7 @@ internal sealed class MlpSliceTrainer : IDisposable
         using var scope = NewDisposeScope();
         var model = nn.Sequential(
             ("fc1", nn.Linear(784, _settings.Hidden)), ("relu", nn.ReLU()), ("dropout", nn.Dropout(_settings.Dropout)), ("fc2", nn.Linear(_settings.Hidden, 10)));
-        var optimizer = optim.Adam(model.parameters(), lr: _settings.LearningRate, weight_decay: _settings.WeightDecay);
+        var optimizer = new SliceLearning.Training.Optimizers.ScalarSafeAdam(model.parameters(), lr: _settings.LearningRate, weightDecay: _settings.WeightDecay);
         var lossFn = nn.CrossEntropyLoss();
         var order = rows.ToArray();
         using var rowTensor = tensor(order.Select(r => (long)r).ToArray());
