@@ -2,7 +2,7 @@ using SliceLearning.SliceTuner;
 
 namespace SliceLearning.Tests.SliceTuner;
 
-/// <summary>The code of docs/readme/slicetuner.md, run with a synthetic "model".</summary>
+/// <summary>The code of docs/slicetuner.md (and the README), run with a synthetic "model".</summary>
 public class ReadmeExampleTests
 {
     // Stand-in for the user's training: slice i's validation loss is b_i * n_i^-a_i.
