@@ -1,5 +1,6 @@
 using System.Globalization;
 using SliceLearning.Modules;
+using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -58,7 +59,7 @@ public sealed class HardParameterSharingModel : ITrainableModel
     {
         ArgumentNullException.ThrowIfNull(backbone);
         BaselineSupport.CheckSizes(backboneWidth, numClasses);
-        var names = BaselineSupport.WithBase(sliceNames, nameof(sliceNames));
+        var names = SliceNameRules.WithBase(sliceNames);
         var options = new HardParameterSharingOptions();
         configure?.Invoke(options);
         options.Validate();
@@ -88,7 +89,7 @@ public sealed class HardParameterSharingModel : ITrainableModel
     /// <inheritdoc />
     public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length);
+        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length, NumClasses);
         using var scope = NewDisposeScope();
         var nll = BaselineSupport.NllPerSlice(_module.call(features), labels);
         var perSlice = BaselineSupport.MeanOverMembers(nll, sliceMembership);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SliceLearning.Modules;
+using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -82,7 +83,7 @@ public sealed class ManualReweightingModel : ITrainableModel
     {
         ArgumentNullException.ThrowIfNull(backbone);
         BaselineSupport.CheckSizes(backboneWidth, numClasses);
-        var names = BaselineSupport.WithBase(sliceNames, nameof(sliceNames));
+        var names = SliceNameRules.WithBase(sliceNames);
         var options = new ManualReweightingOptions();
         configure?.Invoke(options);
         options.Validate(names);
@@ -132,7 +133,7 @@ public sealed class ManualReweightingModel : ITrainableModel
     /// <inheritdoc />
     public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length);
+        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length, NumClasses);
         using var scope = NewDisposeScope();
         var nll = BaselineSupport.NllPerSlice(_module.call(features), labels);
         var weights = ExampleWeights(sliceMembership).to_type(nll.dtype);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SliceLearning.Slicing;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -81,7 +82,7 @@ public sealed class MixtureOfExpertsModel : ITrainableModel
     {
         ArgumentNullException.ThrowIfNull(backboneFactory);
         BaselineSupport.CheckSizes(backboneWidth, numClasses);
-        var names = BaselineSupport.WithBase(sliceNames, nameof(sliceNames));
+        var names = SliceNameRules.WithBase(sliceNames);
         var options = new MixtureOfExpertsOptions();
         configure?.Invoke(options);
         options.Validate();
@@ -107,7 +108,7 @@ public sealed class MixtureOfExpertsModel : ITrainableModel
     /// <inheritdoc />
     public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length);
+        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length, NumClasses);
         using var scope = NewDisposeScope();
         var (expertLogits, gateLogits) = _module.Parts(features);
         var nll = BaselineSupport.NllPerSlice(expertLogits, labels);

@@ -48,7 +48,7 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         ArgumentOutOfRangeException.ThrowIfLessThan(backboneWidth, 1L);
         if (numClasses < 2)
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (use 2 for a binary task).");
-        var names = NormalizeSliceNames(sliceNames);
+        var names = SliceNameRules.WithBase(sliceNames);
         var options = new SliceAwareOptions();
         configure?.Invoke(options);
         options.Validate();
@@ -231,13 +231,6 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
             sram.Dispose();
         }
         base.Dispose(disposing);
-    }
-
-    internal static string[] NormalizeSliceNames(IReadOnlyList<string> sliceNames)
-    {
-        var functions = sliceNames.Count > 0 && sliceNames[0] == SliceMatrix.BaseSliceName ? sliceNames.Skip(1).ToArray() : sliceNames.ToArray();
-        SliceNameRules.Validate(functions);
-        return new[] { SliceMatrix.BaseSliceName }.Concat(functions).ToArray();
     }
 
     private static int ArgMax(float[] values)

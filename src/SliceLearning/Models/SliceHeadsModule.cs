@@ -2,6 +2,8 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using SliceLearning.Modules;
+
 namespace SliceLearning.Models;
 
 /// <summary>
@@ -18,8 +20,8 @@ internal sealed class SliceHeadsModule : nn.Module<Tensor, Tensor>
         : base(nameof(SliceHeadsModule))
     {
         this.backbone = backbone;
-        head_weight = BaselineSupport.UniformParameter(backboneWidth, headCount, backboneWidth, numClasses);
-        head_bias = BaselineSupport.UniformParameter(backboneWidth, headCount, numClasses);
+        head_weight = BatchedLinearInit.Uniform(backboneWidth, new[] { headCount, backboneWidth, numClasses });
+        head_bias = BatchedLinearInit.Uniform(backboneWidth, new[] { headCount, numClasses });
         BackboneWidth = backboneWidth;
         RegisterComponents();
     }

@@ -31,12 +31,8 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         SliceCount = sliceCount;
         InputWidth = inputWidth;
         ExpertSize = expertSize;
-        double bound = 1.0 / Math.Sqrt(inputWidth);
-        using (no_grad())
-        {
-            weight = new Parameter(empty(sliceCount, inputWidth, expertSize, dtype: dtype, device: device).uniform_(-bound, bound));
-            bias = new Parameter(empty(sliceCount, expertSize, dtype: dtype, device: device).uniform_(-bound, bound));
-        }
+        weight = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, inputWidth, expertSize }, device, dtype);
+        bias = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, expertSize }, device, dtype);
         RegisterComponents();
     }
 

@@ -119,6 +119,18 @@ public sealed class SliceSet<T> : IReadOnlyList<ISlicingFunction<T>>
 /// <summary>The rules a slice name must follow.</summary>
 internal static class SliceNameRules
 {
+    /// <summary>
+    /// Model slice names: the base slice first (prepended when missing), the SF names checked by
+    /// <see cref="Validate"/>.
+    /// </summary>
+    public static string[] WithBase(IReadOnlyList<string> sliceNames)
+    {
+        ArgumentNullException.ThrowIfNull(sliceNames);
+        var functions = sliceNames.Count > 0 && sliceNames[0] == SliceMatrix.BaseSliceName ? sliceNames.Skip(1).ToArray() : sliceNames.ToArray();
+        Validate(functions);
+        return new[] { SliceMatrix.BaseSliceName }.Concat(functions).ToArray();
+    }
+
     public static void Validate(IReadOnlyList<string> names)
     {
         if (names.Count == 0)

@@ -175,6 +175,31 @@ public sealed class SliceHeadModelsTests
     }
 
     [Fact]
+    public void Baselines_RejectALabelOutOfRange_NamingTheRow()
+    {
+        using var hps = HardParameterSharingModel.Create(nn.Identity(), 2, 2, new[] { "s" });
+        using var moe = MixtureOfExpertsModel.Create(() => nn.Identity(), 2, 2, new[] { "s" });
+        using var x = torch.zeros(3, 2);
+        using var y = torch.tensor(new long[] { 0, 1, 2 });
+        using var m = torch.ones(3, 2);
+        foreach (ITrainableModel model in new ITrainableModel[] { hps, moe })
+        {
+            var ex = Assert.Throws<SliceDataException>(() => model.Loss(x, y, m));
+            Assert.Equal("Label 2 at row 2 is outside [0, 2) for a 2-class model. (Parameter 'labels')", ex.Message);
+            Assert.Equal(2, ex.Row);
+        }
+    }
+
+    [Fact]
+    public void Baselines_UseTheSliceNameRulesOfSliceSets()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => HardParameterSharingModel.Create(nn.Identity(), 2, 2, new[] { "s", "BASE" }));
+        Assert.Contains("SF #1 is named 'BASE', which is reserved for the base slice", ex.Message);
+        using var model = ManualReweightingModel.Create(nn.Identity(), 2, 2, new[] { "base", "s" });
+        Assert.Equal(new[] { "base", "s" }, model.SliceNames);
+    }
+
+    [Fact]
     public void Hps_AndManual_LearnTheEasyTask()
     {
         ComputeDevice.SetCpuThreads(1);
