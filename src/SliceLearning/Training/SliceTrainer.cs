@@ -269,42 +269,21 @@ public sealed class SliceTrainer
                 {
                     int start = step * _batchSize;
                     int length = Math.Clamp(order.Length - start, 0, _batchSize);
-                    int stepRows = length;
-                    if (_parallel is not null)
-                    {
-                        (stepRows, bool anyCancelled) = _parallel.AgreeOnStep(length, cancellationToken.IsCancellationRequested);
-                        if (anyCancelled) throw new OperationCanceledException("Training was cancelled on at least one rank.", cancellationToken);
-                    }
-                    else
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
                     using var scope = NewDisposeScope();
                     optimizer.zero_grad();
-                    if (length > 0)
+                    Tensor? index = length == 0 ? null : tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
+                    Tensor? membership = index is null ? null : train.Membership.index_select(0, index).to(device);
+                    if (_parallel is null)
                     {
-                        var index = tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
-                        var x = train.Features.index_select(0, index).to(device);
-                        var y = train.Labels.index_select(0, index).to(device);
-                        var membership = train.Membership.index_select(0, index).to(device);
-                        var loss = _model.Loss(x, y, membership);
-                        // Data-parallel: this rank's share of the step's mean loss over all ranks' rows.
-                        if (stepRows == length)
-                        {
-                            loss.backward();
-                        }
-                        else
-                        {
-                            using var share = (length / (double)stepRows).ToScalar();
-                            loss.mul(share).backward();
-                        }
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var loss = _model.Loss(train.Features.index_select(0, index!).to(device), train.Labels.index_select(0, index!).to(device), membership!);
+                        loss.backward();
                         lossSum += loss.item<float>() * (double)length;
                     }
                     else
                     {
-                        DataParallelSteps.ZeroGradients(parameters);
+                        lossSum += ParallelStep(train, index, membership, length, parameters, device, cancellationToken);
                     }
-                    _parallel?.SumGradients(parameters);
                     optimizer.step();
                 }
                 double epochLoss = (_parallel?.Sum(lossSum) ?? lossSum) / totalRows;
@@ -359,6 +338,48 @@ public sealed class SliceTrainer
         {
             if (bestWeights is not null) foreach (var t in bestWeights.Values) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// One data-parallel step on this rank's <paramref name="length"/> rows (possibly none): the
+    /// ranks agree on the step's counts, each back-propagates its share of the step's loss, and the
+    /// gradients are summed. Returns this rank's share of the step's summed loss.
+    /// </summary>
+    private double ParallelStep(SliceDataset train, Tensor? index, Tensor? membership, int length,
+        IReadOnlyList<TorchSharp.Modules.Parameter> parameters, Device device, CancellationToken cancellationToken)
+    {
+        var parallel = _parallel!;
+        long localPairs = membership is null ? 0 : (long)membership.sum().item<float>();
+        var (counts, anyCancelled) = parallel.AgreeOnStep(length, localPairs, cancellationToken.IsCancellationRequested);
+        if (anyCancelled) throw new OperationCanceledException("Training was cancelled on at least one rank.", cancellationToken);
+        double contribution = 0;
+        if (length > 0)
+        {
+            var x = train.Features.index_select(0, index!).to(device);
+            var y = train.Labels.index_select(0, index!).to(device);
+            if (_model is IStepNormalizedLoss)
+            {
+                // The model divides by the step's counts over all ranks: its loss is this rank's share.
+                using var normalization = StepNormalization.Use(counts);
+                var share = _model.Loss(x, y, membership!);
+                share.backward();
+                contribution = share.item<float>() * (double)counts.Rows;
+            }
+            else
+            {
+                // A mean over this rank's rows, weighted by its share of the step's rows.
+                var loss = _model.Loss(x, y, membership!);
+                using var weight = (length / (double)counts.Rows).ToScalar();
+                loss.mul(weight).backward();
+                contribution = loss.item<float>() * (double)length;
+            }
+        }
+        else
+        {
+            DataParallelSteps.ZeroGradients(parameters);
+        }
+        parallel.SumGradients(parameters);
+        return contribution;
     }
 
     private double Validate(SliceDataset validation, Device device)

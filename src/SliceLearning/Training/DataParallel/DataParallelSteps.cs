@@ -44,12 +44,12 @@ internal sealed class DataParallelSteps
     internal static int StepsPerEpoch(int[] shardSizes, int batchSize) =>
         shardSizes.Max(n => (n + batchSize - 1) / batchSize);
 
-    /// <summary>Rows all ranks take in this step, and whether any rank asks to stop.</summary>
-    internal (int StepRows, bool AnyCancelled) AgreeOnStep(int localRows, bool cancelled)
+    /// <summary>Rows and member pairs all ranks take in this step, and whether any rank asks to stop.</summary>
+    internal (StepNormalization.StepCounts Counts, bool AnyCancelled) AgreeOnStep(int localRows, long localMemberPairs, bool cancelled)
     {
-        Span<double> values = [localRows, cancelled ? 1 : 0];
+        Span<double> values = [localRows, localMemberPairs, cancelled ? 1 : 0];
         _group.SumInPlace(values);
-        return ((int)values[0], values[1] > 0);
+        return (new StepNormalization.StepCounts((long)values[0], (long)values[1]), values[2] > 0);
     }
 
     /// <summary>Copies rank 0's parameters and buffers into every rank's module.</summary>
