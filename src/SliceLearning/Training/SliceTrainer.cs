@@ -42,6 +42,7 @@ public sealed class SliceTrainer
     private ValidationMetric _metric = ValidationMetric.OverallF1;
     private bool _restoreBest = true;
     private int? _seed;
+    private double? _maxGradientNorm;
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IProgress<TrainingProgress>? _progress;
@@ -138,6 +139,19 @@ public sealed class SliceTrainer
         return this;
     }
 
+    /// <summary>
+    /// Clips the gradients after every backward pass so that their global L2 norm (over all
+    /// parameters together, as one vector) is at most <paramref name="maxNorm"/> (default: no clipping).
+    /// </summary>
+    /// <param name="maxNorm">The largest allowed global gradient norm, a finite number &gt; 0 (1.0 is a common choice).</param>
+    public SliceTrainer WithGradientClipping(double maxNorm)
+    {
+        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient clipping norm must be a finite number > 0.");
+        _maxGradientNorm = maxNorm;
+        return this;
+    }
+
     /// <summary>Seeds torch and the shuffling once at the start of <see cref="Fit"/> (see the remarks on the class).</summary>
     public SliceTrainer WithSeed(int seed)
     {
@@ -220,6 +234,7 @@ public sealed class SliceTrainer
             _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
 
         using var optimizer = CreateOptimizer(module);
+        var clipped = _maxGradientNorm is null ? null : module.parameters().Where(p => p.requires_grad).ToArray();
         var losses = new List<double>();
         var scores = new List<double>();
         double best = double.NegativeInfinity;
@@ -248,6 +263,8 @@ public sealed class SliceTrainer
                     optimizer.zero_grad();
                     var loss = _model.Loss(x, y, membership);
                     loss.backward();
+                    // Native clip (doubles cross the boundary, no managed Scalar is created).
+                    if (clipped is not null) nn.utils.clip_grad_norm_(clipped, _maxGradientNorm!.Value);
                     optimizer.step();
                     lossSum += loss.item<float>() * (double)length;
                 }
