@@ -158,6 +158,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
                         step($"{task} k={k} seed {seed}: {method.Name}");
                         var run = Trial(task, method.Kind == "VANILLA" ? 0 : k, method, seed, generator, trainSet, test, testSet);
                         runs.Add(run);
+                        step(Summary(run));
                         if (method.Kind == "VANILLA") vanillaDone = true;
                     }
                 }
@@ -203,6 +204,14 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
         }).ToArray();
         var routing = sram is null ? null : Measure(sram, test, testSet, names, lossFirst!, lossLast!);
         return new RobustRun(task, k, method.Name, seed, overall, sliceF1, predictions, routing, seconds);
+    }
+
+    private static string Summary(RobustRun r)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"  {r.Method} k={r.K} seed {r.Seed}: overall {r.OverallF1:F3}, s1 {r.SliceF1[0]:F3}, s2 {r.SliceF1[1]:F3} ({r.Seconds:F0} s)");
+        if (r.Routing is { } g)
+            text += string.Create(CultureInfo.InvariantCulture, $"; own attn {g.OwnMembers[0]:F2}/{g.OwnMembers[1]:F2}, others {g.OwnOthers[0]:F3}/{g.OwnOthers[1]:F3}, AUC {g.Auc[0]:F2}/{g.Auc[1]:F2}, expert acc {g.ExpertAccuracy[0]:F2}/{g.ExpertAccuracy[1]:F2}, top {g.TopShare[0]:F2}/{g.TopShare[1]:F2}");
+        return text;
     }
 
     private static Routing Measure(SliceAwareModel model, SyntheticSliceData test, SliceDataset testSet, IReadOnlyList<string> names, double[] lossFirst, double[] lossLast)
