@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,13 +54,13 @@ public static class SliceAttention
         using var scope = NewDisposeScope();
         Tensor scores = variant switch
         {
-            AttentionVariant.Full => indicatorLogits + Confidence(slicePredictionLogits),
+            AttentionVariant.Full => ScalarMath.Add(indicatorLogits, Confidence(slicePredictionLogits)),
             AttentionVariant.IndicatorOnly => indicatorLogits,
             AttentionVariant.ConfidenceOnly => Confidence(slicePredictionLogits),
             AttentionVariant.Uniform => zeros_like(indicatorLogits),
             _ => throw new ArgumentOutOfRangeException(nameof(variant), variant, "Unknown attention variant."),
         };
-        var weights = (temperature == 1.0 ? scores : scores / temperature).softmax(1);
+        var weights = (temperature == 1.0 ? scores : ScalarMath.Div(scores, temperature)).softmax(1);
         return scope.MoveToOuter(weights);
     }
 }
