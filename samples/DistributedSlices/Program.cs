@@ -23,9 +23,10 @@ var batch = new Option<int>("--batch-size") { Description = "Rows per step on ea
 var seed = new Option<int>("--seed") { Description = "Seed for the data, the initial weights and the shuffling.", DefaultValueFactory = _ => 1 };
 var output = new Option<FileInfo?>("--output") { Description = "Rank 0 writes the final weights, losses, validation scores and the report here (JSON)." };
 var failOnRank = new Option<int>("--fail-on-rank") { Description = "Throw on this rank in epoch 2 (shows that one failing rank stops all).", DefaultValueFactory = _ => -1 };
+var benchmark = new Option<bool>("--allreduce-benchmark") { Description = "Time the gradient all-reduce for model sizes 10k to 4M parameters instead of training." };
 var root = new RootCommand("Data-parallel SRAM training on MPI (MPICH) with an exact per-slice report over all shards.")
 {
-    model, rows, epochs, batch, seed, output, failOnRank,
+    model, rows, epochs, batch, seed, output, failOnRank, benchmark,
 };
 root.SetAction(parse =>
 {
@@ -33,6 +34,7 @@ root.SetAction(parse =>
     if (kind is not ("sram" or "vanilla")) { Console.Error.WriteLine($"--model takes sram or vanilla; got '{kind}'."); return 2; }
     ComputeDevice.SetCpuThreads(1);
     using var session = MpiSession.Start();
+    if (parse.GetValue(benchmark)) return AllReduceBenchmark(session);
     return Run(session, kind, parse.GetValue(rows), parse.GetValue(epochs), parse.GetValue(batch), parse.GetValue(seed), parse.GetValue(output), parse.GetValue(failOnRank));
 });
 return root.Parse(args).Invoke();
@@ -70,7 +72,9 @@ static int Run(MpiSession session, string kind, int rowCount, int epochs, int ba
     var report = session.CreateReport(validationSet.Slices, labels, predictions, numClasses: 2);
     if (session.IsRoot)
     {
-        Console.WriteLine($"{kind.ToUpperInvariant()} on {session.WorldSize} rank(s), {rowCount} training rows, {epochs} epochs: {clock.Elapsed.TotalSeconds:F1} s");
+        double seconds = result.Elapsed.TotalSeconds;
+        Console.WriteLine($"{kind.ToUpperInvariant()} on {session.WorldSize} rank(s), {rowCount} training rows, {epochs} epochs: " +
+            $"{seconds:F1} s training, {rowCount * (double)result.EpochsRun / seconds:N0} rows/s ({clock.Elapsed.TotalSeconds:F1} s with reporting)");
         Console.WriteLine(report.ToTable());
         if (output is not null)
         {
@@ -79,6 +83,23 @@ static int Run(MpiSession session, string kind, int rowCount, int epochs, int ba
             var json = JsonSerializer.Serialize(new RunOutput(session.WorldSize, result.LossHistory.ToArray(), result.ValidationHistory.ToArray(), weights, report.ToJson(indented: false)));
             File.WriteAllText(output.FullName, json);
         }
+    }
+    return 0;
+}
+
+// Sums a gradient-sized buffer over the ranks, as every data-parallel step does.
+static int AllReduceBenchmark(MpiSession session)
+{
+    if (session.IsRoot) Console.WriteLine($"all-reduce (reduce + broadcast) on {session.WorldSize} rank(s)\nparameters   ms/step   MB/s");
+    foreach (int size in new[] { 10_000, 100_000, 1_000_000, 4_000_000 })
+    {
+        var buffer = new float[size];
+        session.SumInPlace(buffer);                   // warm-up
+        int repeats = size >= 1_000_000 ? 10 : 50;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) session.SumInPlace(buffer);
+        double ms = clock.Elapsed.TotalMilliseconds / repeats;
+        if (session.IsRoot) Console.WriteLine($"{size,10:N0}  {ms,8:F2}  {size * 4.0 / 1e6 / (ms / 1000):F0}");
     }
     return 0;
 }

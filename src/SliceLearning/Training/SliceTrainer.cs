@@ -247,6 +247,8 @@ public sealed class SliceTrainer
         int stepsPerEpoch = DataParallelSteps.StepsPerEpoch(shardSizes, _batchSize);
         _parallel?.BroadcastWeights(module);
         var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
+        int[] rowPairs = _parallel is null ? [] : MemberPairsPerRow(train);
+        StepNormalization.StepCounts[] stepCounts = [];
 
         using var optimizer = CreateOptimizer(module);
         var losses = new List<double>();
@@ -264,6 +266,7 @@ public sealed class SliceTrainer
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 module.train();
                 random.Shuffle(order);
+                if (_parallel is not null) stepCounts = _parallel.AgreeOnEpoch(order, rowPairs, stepsPerEpoch, _batchSize);
                 double lossSum = 0;
                 for (int step = 0; step < stepsPerEpoch; step++)
                 {
@@ -282,7 +285,7 @@ public sealed class SliceTrainer
                     }
                     else
                     {
-                        lossSum += ParallelStep(train, index, membership, length, parameters, device, cancellationToken);
+                        lossSum += ParallelStep(train, index, membership, length, stepCounts[step], parameters, device, cancellationToken);
                     }
                     optimizer.step();
                 }
@@ -341,17 +344,14 @@ public sealed class SliceTrainer
     }
 
     /// <summary>
-    /// One data-parallel step on this rank's <paramref name="length"/> rows (possibly none): the
-    /// ranks agree on the step's counts, each back-propagates its share of the step's loss, and the
-    /// gradients are summed. Returns this rank's share of the step's summed loss.
+    /// One data-parallel step on this rank's <paramref name="length"/> rows (possibly none): each
+    /// rank back-propagates its share of the step's loss (the counts were agreed at the start of the
+    /// epoch) and the gradients are summed. Returns this rank's share of the step's summed loss.
     /// </summary>
-    private double ParallelStep(SliceDataset train, Tensor? index, Tensor? membership, int length,
+    private double ParallelStep(SliceDataset train, Tensor? index, Tensor? membership, int length, StepNormalization.StepCounts counts,
         IReadOnlyList<TorchSharp.Modules.Parameter> parameters, Device device, CancellationToken cancellationToken)
     {
         var parallel = _parallel!;
-        long localPairs = membership is null ? 0 : (long)membership.sum().item<float>();
-        var (counts, anyCancelled) = parallel.AgreeOnStep(length, localPairs, cancellationToken.IsCancellationRequested);
-        if (anyCancelled) throw new OperationCanceledException("Training was cancelled on at least one rank.", cancellationToken);
         double contribution = 0;
         if (length > 0)
         {
@@ -378,8 +378,16 @@ public sealed class SliceTrainer
         {
             DataParallelSteps.ZeroGradients(parameters);
         }
-        parallel.SumGradients(parameters);
+        if (parallel.SumGradients(parameters, cancellationToken.IsCancellationRequested))
+            throw new OperationCanceledException("Training was cancelled on at least one rank.", cancellationToken);
         return contribution;
+    }
+
+    private static int[] MemberPairsPerRow(SliceDataset data)
+    {
+        using var scope = NewDisposeScope();
+        var sums = data.Membership.sum(1).to(ScalarType.Int32).data<int>().ToArray();
+        return sums;
     }
 
     private double Validate(SliceDataset validation, Device device)

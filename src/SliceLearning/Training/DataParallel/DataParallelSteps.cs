@@ -44,12 +44,26 @@ internal sealed class DataParallelSteps
     internal static int StepsPerEpoch(int[] shardSizes, int batchSize) =>
         shardSizes.Max(n => (n + batchSize - 1) / batchSize);
 
-    /// <summary>Rows and member pairs all ranks take in this step, and whether any rank asks to stop.</summary>
-    internal (StepNormalization.StepCounts Counts, bool AnyCancelled) AgreeOnStep(int localRows, long localMemberPairs, bool cancelled)
+    /// <summary>
+    /// Rows and member pairs that all ranks take in each step of an epoch, agreed in one collective
+    /// at the start of the epoch. <paramref name="order"/> is this rank's shuffled row order and
+    /// <paramref name="rowPairs"/> each local row's number of slice memberships (base included).
+    /// </summary>
+    internal StepNormalization.StepCounts[] AgreeOnEpoch(int[] order, int[] rowPairs, int steps, int batchSize)
     {
-        Span<double> values = [localRows, localMemberPairs, cancelled ? 1 : 0];
+        var values = new double[2 * steps];
+        for (int s = 0; s < steps; s++)
+        {
+            int start = s * batchSize, end = Math.Min(order.Length, start + batchSize);
+            long pairs = 0;
+            for (int i = start; i < end; i++) pairs += rowPairs[order[i]];
+            values[2 * s] = Math.Max(0, end - start);
+            values[2 * s + 1] = pairs;
+        }
         _group.SumInPlace(values);
-        return (new StepNormalization.StepCounts((long)values[0], (long)values[1]), values[2] > 0);
+        var counts = new StepNormalization.StepCounts[steps];
+        for (int s = 0; s < steps; s++) counts[s] = new StepNormalization.StepCounts((long)values[2 * s], (long)values[2 * s + 1]);
+        return counts;
     }
 
     /// <summary>Copies rank 0's parameters and buffers into every rank's module.</summary>
@@ -65,18 +79,23 @@ internal sealed class DataParallelSteps
     }
 
     /// <summary>
-    /// Sums every parameter's gradient over the ranks (a rank that took no rows contributes zeros).
+    /// Sums every parameter's gradient over the ranks (a rank that took no rows contributes zeros)
+    /// and, in the same collective, whether any rank asks to stop.
     /// </summary>
-    internal void SumGradients(IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
+    internal bool SumGradients(IReadOnlyList<TorchSharp.Modules.Parameter> parameters, bool cancelled)
     {
-        var grads = new Tensor[parameters.Count];
+        var grads = new Tensor[parameters.Count + 1];
         for (int i = 0; i < parameters.Count; i++)
         {
             var p = parameters[i];
             grads[i] = p.grad ?? throw new InvalidOperationException(
                 $"Parameter {i} of shape [{string.Join(", ", p.shape)}] has no gradient; every trainable parameter must take part in the loss under data-parallel training.");
         }
+        // The stop flag rides along with the gradients: one collective per step.
+        using var flag = torch.tensor(new[] { cancelled ? 1f : 0f });
+        grads[^1] = flag;
         Bucketed(grads, read: true, values => _group.SumInPlace(values), write: true);
+        return flag.item<float>() > 0;
     }
 
     /// <summary>Gives every trainable parameter a zero gradient (for a rank that takes no rows in a step).</summary>
