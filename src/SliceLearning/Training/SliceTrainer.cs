@@ -43,6 +43,7 @@ public sealed class SliceTrainer
     private ValidationMetric _metric = ValidationMetric.OverallF1;
     private bool _restoreBest = true;
     private int? _seed;
+    private bool _seedTorch = true;
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IProgress<TrainingProgress>? _progress;
@@ -144,6 +145,19 @@ public sealed class SliceTrainer
     public SliceTrainer WithSeed(int seed)
     {
         _seed = seed;
+        _seedTorch = true;
+        return this;
+    }
+
+    /// <summary>
+    /// Seeds only the shuffling; torch's generator is left as it is (for callers that seeded it
+    /// themselves before creating the model, e.g. the Slice Tuner loss evaluator, so the global
+    /// generator is seeded once per training).
+    /// </summary>
+    internal SliceTrainer WithShuffleSeed(int seed)
+    {
+        _seed = seed;
+        _seedTorch = false;
         return this;
     }
 
@@ -237,7 +251,7 @@ public sealed class SliceTrainer
         var device = ComputeDevice.Resolve(_device);
         var module = _model.Module;
         module.to(device);
-        if (_seed is int seed) manual_seed(seed);
+        if (_seed is int seed && _seedTorch) manual_seed(seed);
         var random = _seed is int s ? new Random(s) : new Random();
         Log.TrainingStarted(logger, _model.GetType().Name, _model.ParameterCount(), device.ToString(), train.Count, _epochs, _batchSize,
             _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
