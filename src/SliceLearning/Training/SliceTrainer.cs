@@ -43,6 +43,7 @@ public sealed class SliceTrainer
     private ValidationMetric _metric = ValidationMetric.OverallF1;
     private bool _restoreBest = true;
     private int? _seed;
+    private double? _maxGradientNorm;
     private bool _seedTorch = true;
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
@@ -138,6 +139,19 @@ public sealed class SliceTrainer
     {
         ArgumentNullException.ThrowIfNull(metric);
         _metric = metric;
+        return this;
+    }
+
+    /// <summary>
+    /// Clips the gradients after every backward pass so that their global L2 norm (over all
+    /// parameters together, as one vector) is at most <paramref name="maxNorm"/> (default: no clipping).
+    /// </summary>
+    /// <param name="maxNorm">The largest allowed global gradient norm, a finite number &gt; 0 (1.0 is a common choice).</param>
+    public SliceTrainer WithGradientClipping(double maxNorm)
+    {
+        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient clipping norm must be a finite number > 0.");
+        _maxGradientNorm = maxNorm;
         return this;
     }
 
@@ -301,6 +315,8 @@ public sealed class SliceTrainer
                     {
                         lossSum += ParallelStep(train, index, membership, length, stepCounts[step], parameters, device, cancellationToken);
                     }
+                    // Native clip of the step's (summed) gradients: doubles cross the boundary, no managed Scalar is created.
+                    if (_maxGradientNorm is double maxNorm) nn.utils.clip_grad_norm_(parameters, maxNorm);
                     optimizer.step();
                 }
                 double epochLoss = (_parallel?.Sum(lossSum) ?? lossSum) / totalRows;
