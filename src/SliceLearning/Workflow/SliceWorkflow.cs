@@ -228,7 +228,7 @@ public sealed class SliceWorkflow<T>
         using (probabilities)
         {
             using var scope = NewDisposeScope();
-            var perRow = nn.functional.nll_loss(probabilities.clamp_min(1e-12).log(), eval.Labels, reduction: nn.Reduction.None).data<float>().ToArray();
+            var perRow = nn.functional.nll_loss(Runtime.ScalarMath.ClampMin(probabilities, 1e-12).log(), eval.Labels, reduction: nn.Reduction.None).data<float>().ToArray();
             int k = eval.Slices.SliceCount;
             var losses = new double[k];
             for (int i = 0; i < k; i++) losses[i] = eval.Slices.Members(i + 1).Average(r => (double)perRow[r]);
