@@ -36,7 +36,8 @@ public static class TextFeatures
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\u0001', texts)))).ToLowerInvariant();
         if (cachePath is not null && TryRead(cachePath, texts.Length, hash) is { } cached)
             return cached;
-        var rows = cachePath is null ? needed.Order().ToArray() : Enumerable.Range(0, texts.Length).ToArray();
+        // Batches of similar length pad less; the padding is masked, so the order does not change the features.
+        var rows = (cachePath is null ? needed.Order() : Enumerable.Range(0, texts.Length)).OrderBy(i => texts[i].Length).ToArray();
         var result = new float[]?[texts.Length];
         var watch = Stopwatch.StartNew();
         log?.Invoke($"Encoding {rows.Length} texts with frozen MiniLM (mean pooling, at most {MaxTokens} tokens)...");
