@@ -1,4 +1,5 @@
 using SliceLearning.Modules;
+using SliceLearning.Training.DataParallel;
 using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace SliceLearning.Models;
 /// producing [B, d], followed by a <see cref="SliceResidualAttention"/> module over the slices the
 /// model was built for. Trains on SF membership; predicts and explains from features alone.
 /// </summary>
-public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel
+public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel, IStepNormalizedLoss
 {
     private readonly nn.Module<Tensor, Tensor> backbone;
     private readonly SliceResidualAttention sram;
@@ -145,7 +146,11 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         using var scope = NewDisposeScope();
         using var output = Run(features);
         var mask = sliceMembership.to(output.Logits.dtype);
-        var prediction = nn.functional.cross_entropy(output.Logits, labels);
+        // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
+        long rows = StepNormalization.Rows(b);
+        var prediction = rows == b
+            ? nn.functional.cross_entropy(output.Logits, labels)
+            : nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum) / rows;
 
         long m = _sliceNames.Length;
         // Cross-entropy of every (example, slice) pair, -log softmax(p_i)[y], as a [B, m] tensor.
@@ -164,11 +169,11 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
             perPair = -(logProbabilities * oneHot).sum(2);                                                      // [B, m]
         }
         long memberPairs = (long)mask.sum().item<float>();
-        var sliceHead = (perPair * mask).sum() / Math.Max(1L, memberPairs);
+        var sliceHead = (perPair * mask).sum() / Math.Max(1L, StepNormalization.MemberPairs(memberPairs));
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
-        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / b;
+        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / rows;
 
         var total = _options.PredictionLossWeight * prediction
             + _options.SliceHeadLossWeight * sliceHead

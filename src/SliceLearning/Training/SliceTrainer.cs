@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
 using SliceLearning.Slicing;
+using SliceLearning.Training.DataParallel;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,6 +46,7 @@ public sealed class SliceTrainer
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IProgress<TrainingProgress>? _progress;
+    private DataParallelSteps? _parallel;
 
     private SliceTrainer(ITrainableModel model) => _model = model;
 
@@ -170,6 +172,21 @@ public sealed class SliceTrainer
     }
 
     /// <summary>
+    /// Trains data-parallel: this process is one rank of <paramref name="coordinator"/>'s group and
+    /// the data given to <see cref="WithData(SliceDataset, SliceDataset?)"/> is its shard. Rank 0's
+    /// initial weights are broadcast, every step's gradients are summed over the ranks (the step
+    /// loss is the mean over the rows all ranks took), validation scores are computed over all
+    /// shards exactly, and all ranks stop together. Every rank must use the same settings and seed.
+    /// A failure on one rank stops every rank through <see cref="IDataParallelCoordinator.Fail"/>.
+    /// </summary>
+    public SliceTrainer WithDataParallel(IDataParallelCoordinator coordinator)
+    {
+        ArgumentNullException.ThrowIfNull(coordinator);
+        _parallel = coordinator.WorldSize > 1 ? new DataParallelSteps(coordinator) : null;
+        return this;
+    }
+
+    /// <summary>
     /// Trains the model. Cancellation is checked before every batch; on cancellation the model
     /// keeps the weights of the last completed step and <see cref="OperationCanceledException"/> is thrown.
     /// </summary>
@@ -180,6 +197,12 @@ public sealed class SliceTrainer
         try
         {
             return FitCore(cancellationToken);
+        }
+        catch (Exception e) when (_parallel is not null && e is not OperationCanceledException)
+        {
+            // One rank failing must stop all of them, never leave the others waiting in a collective.
+            _parallel.Group.Fail(e);
+            throw;
         }
         finally
         {
@@ -219,6 +242,14 @@ public sealed class SliceTrainer
         Log.TrainingStarted(logger, _model.GetType().Name, _model.ParameterCount(), device.ToString(), train.Count, _epochs, _batchSize,
             _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
 
+        int[] shardSizes = _parallel?.ShardSizes(train.Count) ?? [train.Count];
+        int totalRows = shardSizes.Sum();
+        int stepsPerEpoch = DataParallelSteps.StepsPerEpoch(shardSizes, _batchSize);
+        _parallel?.BroadcastWeights(module);
+        var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
+        int[] rowPairs = _parallel is null ? [] : MemberPairsPerRow(train);
+        StepNormalization.StepCounts[] stepCounts = [];
+
         using var optimizer = CreateOptimizer(module);
         var losses = new List<double>();
         var scores = new List<double>();
@@ -235,23 +266,30 @@ public sealed class SliceTrainer
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 module.train();
                 random.Shuffle(order);
+                if (_parallel is not null) stepCounts = _parallel.AgreeOnEpoch(order, rowPairs, stepsPerEpoch, _batchSize);
                 double lossSum = 0;
-                for (int start = 0; start < order.Length; start += _batchSize)
+                for (int step = 0; step < stepsPerEpoch; step++)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int length = Math.Min(_batchSize, order.Length - start);
+                    int start = step * _batchSize;
+                    int length = Math.Clamp(order.Length - start, 0, _batchSize);
                     using var scope = NewDisposeScope();
-                    var index = tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
-                    var x = train.Features.index_select(0, index).to(device);
-                    var y = train.Labels.index_select(0, index).to(device);
-                    var membership = train.Membership.index_select(0, index).to(device);
                     optimizer.zero_grad();
-                    var loss = _model.Loss(x, y, membership);
-                    loss.backward();
+                    Tensor? index = length == 0 ? null : tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
+                    Tensor? membership = index is null ? null : train.Membership.index_select(0, index).to(device);
+                    if (_parallel is null)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var loss = _model.Loss(train.Features.index_select(0, index!).to(device), train.Labels.index_select(0, index!).to(device), membership!);
+                        loss.backward();
+                        lossSum += loss.item<float>() * (double)length;
+                    }
+                    else
+                    {
+                        lossSum += ParallelStep(train, index, membership, length, stepCounts[step], parameters, device, cancellationToken);
+                    }
                     optimizer.step();
-                    lossSum += loss.item<float>() * (double)length;
                 }
-                double epochLoss = lossSum / train.Count;
+                double epochLoss = (_parallel?.Sum(lossSum) ?? lossSum) / totalRows;
                 losses.Add(epochLoss);
 
                 double? score = null;
@@ -305,6 +343,53 @@ public sealed class SliceTrainer
         }
     }
 
+    /// <summary>
+    /// One data-parallel step on this rank's <paramref name="length"/> rows (possibly none): each
+    /// rank back-propagates its share of the step's loss (the counts were agreed at the start of the
+    /// epoch) and the gradients are summed. Returns this rank's share of the step's summed loss.
+    /// </summary>
+    private double ParallelStep(SliceDataset train, Tensor? index, Tensor? membership, int length, StepNormalization.StepCounts counts,
+        IReadOnlyList<TorchSharp.Modules.Parameter> parameters, Device device, CancellationToken cancellationToken)
+    {
+        var parallel = _parallel!;
+        double contribution = 0;
+        if (length > 0)
+        {
+            var x = train.Features.index_select(0, index!).to(device);
+            var y = train.Labels.index_select(0, index!).to(device);
+            if (_model is IStepNormalizedLoss)
+            {
+                // The model divides by the step's counts over all ranks: its loss is this rank's share.
+                using var normalization = StepNormalization.Use(counts);
+                var share = _model.Loss(x, y, membership!);
+                share.backward();
+                contribution = share.item<float>() * (double)counts.Rows;
+            }
+            else
+            {
+                // A mean over this rank's rows, weighted by its share of the step's rows.
+                var loss = _model.Loss(x, y, membership!);
+                using var weight = (length / (double)counts.Rows).ToScalar();
+                loss.mul(weight).backward();
+                contribution = loss.item<float>() * (double)length;
+            }
+        }
+        else
+        {
+            DataParallelSteps.ZeroGradients(parameters);
+        }
+        if (parallel.SumGradients(parameters, cancellationToken.IsCancellationRequested))
+            throw new OperationCanceledException("Training was cancelled on at least one rank.", cancellationToken);
+        return contribution;
+    }
+
+    private static int[] MemberPairsPerRow(SliceDataset data)
+    {
+        using var scope = NewDisposeScope();
+        var sums = data.Membership.sum(1).to(ScalarType.Int32).data<int>().ToArray();
+        return sums;
+    }
+
     private double Validate(SliceDataset validation, Device device)
     {
         var module = _model.Module;
@@ -327,7 +412,16 @@ public sealed class SliceTrainer
                 for (int i = 0; i < length; i++) predictions[start + i] = (int)classes[i];
             }
             var labels = Array.ConvertAll(validation.Labels.data<long>().ToArray(), l => (int)l);
-            var outcome = new ValidationOutcome(labels, predictions, validation.Slices, _model.NumClasses, lossSum / validation.Count);
+            var slices = validation.Slices;
+            int rows = validation.Count;
+            if (_parallel is not null)
+            {
+                // Exact over all shards: gather the rows, not per-rank averages of F1.
+                (labels, predictions, slices) = _parallel.GatherValidation(labels, predictions, slices);
+                lossSum = _parallel.Sum(lossSum);
+                rows = labels.Length;
+            }
+            var outcome = new ValidationOutcome(labels, predictions, slices, _model.NumClasses, lossSum / rows);
             return _metric.Score(outcome);
         }
         finally
