@@ -30,6 +30,8 @@ public sealed partial class SliceAwareModel
             o.ExpertSize = options.ExpertSize;
             o.Temperature = options.Temperature;
             o.Attention = options.Attention;
+            o.Backpropagation = options.Backpropagation;
+            o.SliceHeadNormalization = options.SliceHeadNormalization;
             o.PredictionLossWeight = options.PredictionLossWeight;
             o.SliceHeadLossWeight = options.SliceHeadLossWeight;
             o.IndicatorLossWeight = options.IndicatorLossWeight;

@@ -27,7 +27,7 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         BackboneWidth = backboneWidth;
         NumClasses = numClasses;
         ExpertSize = options.ExpertSize ?? backboneWidth;
-        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature);
+        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation);
         RegisterComponents();
     }
 
@@ -169,7 +169,20 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
             perPair = -(logProbabilities * oneHot).sum(2);                                                      // [B, m]
         }
         long memberPairs = (long)mask.sum().item<float>();
-        var sliceHead = (perPair * mask).sum() / Math.Max(1L, StepNormalization.MemberPairs(memberPairs));
+        Tensor sliceHead;
+        if (_options.SliceHeadNormalization == SliceHeadNormalization.PerSlice)
+        {
+            // Each slice's mean over its members in the batch, averaged over the slices that have members
+            // (under data-parallel training: over this rank's rows).
+            var counts = mask.sum(0L);                                                   // [m]
+            var perSlice = perPair.mul(mask).sum(0L).div(counts.clamp_min(LossScalars.One));
+            var present = counts.gt(LossScalars.Zero).to(perSlice.dtype).sum();
+            sliceHead = perSlice.sum().div(present.clamp_min(LossScalars.One));
+        }
+        else
+        {
+            sliceHead = (perPair * mask).sum() / Math.Max(1L, StepNormalization.MemberPairs(memberPairs));
+        }
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
@@ -244,4 +257,11 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
         return best;
     }
+}
+
+/// <summary>Scalars of the loss, held for the process's lifetime so a collection never finalizes one mid-call.</summary>
+internal static class LossScalars
+{
+    public static readonly Scalar One = 1.0;
+    public static readonly Scalar Zero = 0.0;
 }

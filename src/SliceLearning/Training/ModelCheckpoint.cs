@@ -70,7 +70,7 @@ public static class ModelCheckpoint
         if (model is SliceAwareModel sram)
         {
             var o = sram.Options;
-            options = new CheckpointOptions(o.ExpertSize, o.Temperature, o.Attention, o.PredictionLossWeight, o.SliceHeadLossWeight, o.IndicatorLossWeight);
+            options = new CheckpointOptions(o.ExpertSize, o.Temperature, o.Attention, o.PredictionLossWeight, o.SliceHeadLossWeight, o.IndicatorLossWeight, o.Backpropagation, o.SliceHeadNormalization);
             backboneWidth = sram.BackboneWidth;
             expertSize = sram.ExpertSize;
         }
@@ -196,13 +196,17 @@ public sealed record CheckpointInfo(
 /// <param name="PredictionLossWeight">Prediction loss weight.</param>
 /// <param name="SliceHeadLossWeight">Shared slice head loss weight.</param>
 /// <param name="IndicatorLossWeight">Indicator loss weight.</param>
+/// <param name="Backpropagation">What the attention back-propagated into (training only; absent in older checkpoints).</param>
+/// <param name="SliceHeadNormalization">How the slice head loss was averaged (training only; absent in older checkpoints).</param>
 public sealed record CheckpointOptions(
     long? ExpertSize,
     double Temperature,
     AttentionVariant Attention,
     double PredictionLossWeight,
     double SliceHeadLossWeight,
-    double IndicatorLossWeight)
+    double IndicatorLossWeight,
+    AttentionBackpropagation Backpropagation = AttentionBackpropagation.ExpertsOnly,
+    SliceHeadNormalization SliceHeadNormalization = SliceHeadNormalization.PerMemberPair)
 {
     /// <summary>These options as <see cref="SliceAwareOptions"/>.</summary>
     public SliceAwareOptions ToOptions() => new()
@@ -213,6 +217,8 @@ public sealed record CheckpointOptions(
         PredictionLossWeight = PredictionLossWeight,
         SliceHeadLossWeight = SliceHeadLossWeight,
         IndicatorLossWeight = IndicatorLossWeight,
+        Backpropagation = Backpropagation,
+        SliceHeadNormalization = SliceHeadNormalization,
     };
 }
 

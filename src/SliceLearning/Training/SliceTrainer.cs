@@ -43,6 +43,8 @@ public sealed class SliceTrainer
     private ValidationMetric _metric = ValidationMetric.OverallF1;
     private bool _restoreBest = true;
     private int? _seed;
+    private double? _maxGradientNorm;
+    private bool _seedTorch = true;
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IProgress<TrainingProgress>? _progress;
@@ -140,10 +142,36 @@ public sealed class SliceTrainer
         return this;
     }
 
+    /// <summary>
+    /// Clips the gradients after every backward pass so that their global L2 norm (over all
+    /// parameters together, as one vector) is at most <paramref name="maxNorm"/> (default: no clipping).
+    /// </summary>
+    /// <param name="maxNorm">The largest allowed global gradient norm, a finite number &gt; 0 (1.0 is a common choice).</param>
+    public SliceTrainer WithGradientClipping(double maxNorm)
+    {
+        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient clipping norm must be a finite number > 0.");
+        _maxGradientNorm = maxNorm;
+        return this;
+    }
+
     /// <summary>Seeds torch and the shuffling once at the start of <see cref="Fit"/> (see the remarks on the class).</summary>
     public SliceTrainer WithSeed(int seed)
     {
         _seed = seed;
+        _seedTorch = true;
+        return this;
+    }
+
+    /// <summary>
+    /// Seeds only the shuffling; torch's generator is left as it is (for callers that seeded it
+    /// themselves before creating the model, e.g. the Slice Tuner loss evaluator, so the global
+    /// generator is seeded once per training).
+    /// </summary>
+    internal SliceTrainer WithShuffleSeed(int seed)
+    {
+        _seed = seed;
+        _seedTorch = false;
         return this;
     }
 
@@ -237,7 +265,7 @@ public sealed class SliceTrainer
         var device = ComputeDevice.Resolve(_device);
         var module = _model.Module;
         module.to(device);
-        if (_seed is int seed) manual_seed(seed);
+        if (_seed is int seed && _seedTorch) manual_seed(seed);
         var random = _seed is int s ? new Random(s) : new Random();
         Log.TrainingStarted(logger, _model.GetType().Name, _model.ParameterCount(), device.ToString(), train.Count, _epochs, _batchSize,
             _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
@@ -287,6 +315,8 @@ public sealed class SliceTrainer
                     {
                         lossSum += ParallelStep(train, index, membership, length, stepCounts[step], parameters, device, cancellationToken);
                     }
+                    // Native clip of the step's (summed) gradients: doubles cross the boundary, no managed Scalar is created.
+                    if (_maxGradientNorm is double maxNorm) nn.utils.clip_grad_norm_(parameters, maxNorm);
                     optimizer.step();
                 }
                 double epochLoss = (_parallel?.Sum(lossSum) ?? lossSum) / totalRows;
