@@ -21,7 +21,8 @@ public sealed record RunSettings(
     double LearningRate = 1e-3,
     int BatchSize = 64,
     double WeightDecay = 0,
-    IReadOnlyList<KeyValuePair<string, string>>? SramOptions = null);
+    IReadOnlyList<KeyValuePair<string, string>>? SramOptions = null,
+    double? Clip = null);
 
 /// <summary>One trained model's test outcome.</summary>
 public sealed record RunResult(string Dataset, Protocol Protocol, string Model, int Seed, SliceReport Report, long Parameters,
@@ -72,6 +73,7 @@ public static class Experiment
             .WithBatchSize(settings.BatchSize)
             .WithOptimizer(OptimizerOptions.Adam(settings.LearningRate, settings.WeightDecay))
             .WithSeed(seed);
+        if (settings.Clip is double clip) trainer = trainer.WithGradientClipping(clip);
         trainer = protocol == Protocol.Fixed
             ? trainer.WithData(data.Train).WithEpochs(settings.Epochs)
             : trainer.WithData(data.Train, data.Validation).WithEpochs(settings.MaxEpochs).WithEarlyStopping(settings.Patience, ValidationMetric.OverallF1);

@@ -25,6 +25,7 @@ var patience = new Option<int>("--patience") { Description = "Early-stopping pat
 var learningRate = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
 var batchSize = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 64 };
 var weightDecay = new Option<double>("--weight-decay") { Description = "Adam weight decay (L2) on every parameter of both models.", DefaultValueFactory = _ => 0 };
+var clip = new Option<double?>("--clip") { Description = "Clip the global gradient norm at this value (both models); default: no clipping." };
 var sram = new Option<string[]>("--sram") { Description = "Set a SliceAwareOptions property, Name=Value (repeatable), e.g. --sram ExpertSize=32 --sram Attention=Uniform.", AllowMultipleArgumentsPerToken = false };
 var models = new Option<string>("--models") { Description = "Comma-separated models: vanilla, sram.", DefaultValueFactory = _ => "vanilla,sram" };
 var limit = new Option<int?>("--limit") { Description = "Keep only the first N rows of each split (quick checks; no feature cache)." };
@@ -34,7 +35,7 @@ var threads = new Option<int>("--threads") { Description = "libtorch CPU threads
 
 var root = new RootCommand("SRAM against VANILLA on real data sets with natural slices.")
 {
-    datasets, seeds, firstSeed, protocols, epochs, maxEpochs, patience, learningRate, batchSize, weightDecay, sram, models, limit, data, output, threads,
+    datasets, seeds, firstSeed, protocols, epochs, maxEpochs, patience, learningRate, batchSize, weightDecay, clip, sram, models, limit, data, output, threads,
 };
 root.SetAction((parse, cancellationToken) =>
 {
@@ -55,7 +56,7 @@ root.SetAction((parse, cancellationToken) =>
         foreach (var m in modelList.Where(m => !Experiment.Models.Contains(m)))
             throw new ArgumentException($"--models: unknown model '{m}'; known: {string.Join(", ", Experiment.Models)}.");
         var settings = new RunSettings(parse.GetValue(epochs), parse.GetValue(maxEpochs), parse.GetValue(patience), parse.GetValue(learningRate),
-            parse.GetValue(batchSize), parse.GetValue(weightDecay), Experiment.ParseAssignments(parse.GetValue(sram) ?? Array.Empty<string>()));
+            parse.GetValue(batchSize), parse.GetValue(weightDecay), Experiment.ParseAssignments(parse.GetValue(sram) ?? Array.Empty<string>()), parse.GetValue(clip));
         Experiment.ApplyOptions(new SliceAwareOptions(), settings.SramOptions);   // fail early on a bad --sram
         if (parse.GetValue(seeds) < 1 || settings.Epochs < 1 || settings.MaxEpochs < 1 || settings.Patience < 1 || settings.BatchSize < 1)
             throw new ArgumentException("--seeds, --epochs, --max-epochs, --patience and --batch-size must be at least 1.");
@@ -86,7 +87,7 @@ namespace RealDataSlices
             md.AppendLine();
             md.AppendLine($"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores, {Environment.MachineName}; command: `dotnet run -c Release --project samples/RealDataSlices -- {string.Join(' ', args)}`");
             md.AppendLine($"Settings: epochs {settings.Epochs} (fixed), max {settings.MaxEpochs} / patience {settings.Patience} (early, validation overall F1), Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                $"weight decay {settings.WeightDecay.ToString(CultureInfo.InvariantCulture)}, batch {settings.BatchSize}, seeds {string.Join(",", seeds)}" +
+                $"weight decay {settings.WeightDecay.ToString(CultureInfo.InvariantCulture)}{(settings.Clip is double c ? $", gradient norm clipped at {c.ToString(CultureInfo.InvariantCulture)}" : "")}, batch {settings.BatchSize}, seeds {string.Join(",", seeds)}" +
                 (settings.SramOptions is { Count: > 0 } o ? $", SRAM options {string.Join(" ", o.Select(p => p.Key + "=" + p.Value))}" : ", SRAM defaults") + ".");
             md.AppendLine();
             foreach (var name in datasets)
