@@ -16,7 +16,7 @@ using SliceLearning.Training.DataParallel;
 using TorchSharp;
 using static TorchSharp.torch;
 
-var model = new Option<string>("--model") { Description = "sram or vanilla.", DefaultValueFactory = _ => "sram" };
+var model = new Option<string>("--model") { Description = "sram, sram-per-slice (slice-head loss averaged per slice) or vanilla.", DefaultValueFactory = _ => "sram" };
 var rows = new Option<int>("--rows") { Description = "Training rows in all (split over the ranks).", DefaultValueFactory = _ => 20000 };
 var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 };
 var batch = new Option<int>("--batch-size") { Description = "Rows per step on each rank.", DefaultValueFactory = _ => 64 };
@@ -32,7 +32,7 @@ var root = new RootCommand("Data-parallel SRAM training on MPI (MPICH) with an e
 root.SetAction(parse =>
 {
     string kind = parse.GetValue(model)!.ToLowerInvariant();
-    if (kind is not ("sram" or "vanilla")) { Console.Error.WriteLine($"--model takes sram or vanilla; got '{kind}'."); return 2; }
+    if (kind is not ("sram" or "sram-per-slice" or "vanilla")) { Console.Error.WriteLine($"--model takes sram, sram-per-slice or vanilla; got '{kind}'."); return 2; }
     ComputeDevice.SetCpuThreads(1);
     using var session = MpiSession.Start();
     if (parse.GetValue(benchmark)) return AllReduceBenchmark(session);
@@ -55,9 +55,12 @@ static int Run(MpiSession session, string kind, int rowCount, int epochs, int ba
 
     manual_seed(seed);
     var backbone = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU());
-    using ITrainableModel net = kind == "sram"
-        ? SliceAwareModel.Create(backbone, 16, 2, slices.SliceNames)
-        : VanillaModel.Create(backbone, 16, 2);
+    using ITrainableModel net = kind switch
+    {
+        "sram" => SliceAwareModel.Create(backbone, 16, 2, slices.SliceNames),
+        "sram-per-slice" => SliceAwareModel.Create(backbone, 16, 2, slices.SliceNames, o => o.SliceHeadNormalization = SliceHeadNormalization.PerSlice),
+        _ => VanillaModel.Create(backbone, 16, 2),
+    };
     var trainer = SliceTrainer.For(net)
         .WithData(trainSet, validationSet)
         .WithEpochs(epochs)

@@ -6,6 +6,7 @@ public sealed class TwoRankTrainingTests
     [Theory]
     [InlineData("vanilla")]
     [InlineData("sram")]
+    [InlineData("sram-per-slice")]
     public void TwoRanksOnHalfTheRowsEachMatchOneProcessOnAllRows(string model)
     {
         // One step per epoch: each rank's batch is its whole shard (200 rows), the reference's batch

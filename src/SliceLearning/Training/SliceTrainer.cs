@@ -275,7 +275,7 @@ public sealed class SliceTrainer
         int stepsPerEpoch = DataParallelSteps.StepsPerEpoch(shardSizes, _batchSize);
         _parallel?.BroadcastWeights(module);
         var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
-        int[] rowPairs = _parallel is null ? [] : MemberPairsPerRow(train);
+        bool[][] rowMembership = _parallel is null ? [] : MembershipRows(train);
         StepNormalization.StepCounts[] stepCounts = [];
 
         using var optimizer = CreateOptimizer(module);
@@ -294,7 +294,7 @@ public sealed class SliceTrainer
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 module.train();
                 random.Shuffle(order);
-                if (_parallel is not null) stepCounts = _parallel.AgreeOnEpoch(order, rowPairs, stepsPerEpoch, _batchSize);
+                if (_parallel is not null) stepCounts = _parallel.AgreeOnEpoch(order, rowMembership, train.Slices.ColumnCount, stepsPerEpoch, _batchSize);
                 double lossSum = 0;
                 for (int step = 0; step < stepsPerEpoch; step++)
                 {
@@ -413,11 +413,15 @@ public sealed class SliceTrainer
         return contribution;
     }
 
-    private static int[] MemberPairsPerRow(SliceDataset data)
+    private static bool[][] MembershipRows(SliceDataset data)
     {
-        using var scope = NewDisposeScope();
-        var sums = data.Membership.sum(1).to(ScalarType.Int32).data<int>().ToArray();
-        return sums;
+        var rows = new bool[data.Count][];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            rows[r] = new bool[data.Slices.ColumnCount];
+            for (int c = 0; c < rows[r].Length; c++) rows[r][c] = data.Slices[r, c];
+        }
+        return rows;
     }
 
     private double Validate(SliceDataset validation, Device device)
