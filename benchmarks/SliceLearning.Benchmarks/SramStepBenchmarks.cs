@@ -59,7 +59,7 @@ public class SramStepBenchmarks
         // Learning rate 0: Adam does all its work but the weights stay put, so every one of the
         // thousands of repetitions of this one batch does the same work (with a real rate the batch
         // is memorised and the gradients drift towards zero).
-        _optimizer = optim.Adam(_model.Module.parameters(), 0.0);
+        _optimizer = SliceLearning.Training.Optimizers.OptimizerFactory.Create(new SliceLearning.Training.OptimizerOptions { LearningRate = 0.0 }, _model.Module.parameters());
         _x = randn(BatchSize, input);
         _y = randint(0, 2, new long[] { BatchSize }, dtype: ScalarType.Int64);
         _membership = (rand(BatchSize, K + 1) < 0.1).to(ScalarType.Float32);

@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -42,7 +43,7 @@ internal static class BaselineSupport
     public static Tensor MeanOverMembers(Tensor values, Tensor membership)
     {
         var mask = membership.to_type(values.dtype);
-        return (values * mask).sum(0L) / mask.sum(0L).clamp_min(1);
+        return (values * mask).sum(0L) / mask.sum(0L).clamp_min(ScalarMath.One);
     }
 
     public static long CountParameters(nn.Module module) => module.parameters().Sum(p => p.numel());

@@ -1,6 +1,7 @@
-using System.Globalization;
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -94,7 +95,7 @@ public sealed class HardParameterSharingModel : ITrainableModel
         var nll = BaselineSupport.NllPerSlice(_module.call(features), labels);
         var perSlice = BaselineSupport.MeanOverMembers(nll, sliceMembership);
         var loss = nll.select(1, 0).mean();
-        if (_sliceNames.Length > 1) loss = loss + Options.SliceLossWeight * perSlice.narrow(0, 1, _sliceNames.Length - 1).sum();
+        if (_sliceNames.Length > 1) loss = ScalarMath.Add(loss, ScalarMath.Mul(perSlice.narrow(0, 1, _sliceNames.Length - 1).sum(), Options.SliceLossWeight));
         return scope.MoveToOuter(loss);
     }
 

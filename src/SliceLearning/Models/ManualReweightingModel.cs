@@ -1,6 +1,7 @@
-using System.Globalization;
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -125,8 +126,8 @@ public sealed class ManualReweightingModel : ITrainableModel
             throw new SliceDataException($"Expected slice membership of shape [B, {_sliceNames.Length}], got [{string.Join(", ", sliceMembership.shape)}].", nameof(sliceMembership));
         using var scope = NewDisposeScope();
         using var chosen = _chosenColumns.to(sliceMembership.device);
-        var inChosen = (sliceMembership.to_type(ScalarType.Float32) * chosen).amax(1).gt(0);
-        var weights = inChosen.to_type(ScalarType.Float32) * (float)(Options.Alpha - 1) + 1f;
+        var inChosen = (sliceMembership.to_type(ScalarType.Float32) * chosen).amax(1).gt(ScalarMath.Zero);
+        var weights = ScalarMath.Add(ScalarMath.Mul(inChosen.to_type(ScalarType.Float32), (float)(Options.Alpha - 1)), 1.0);
         return scope.MoveToOuter(weights);
     }
 
@@ -142,7 +143,7 @@ public sealed class ManualReweightingModel : ITrainableModel
         {
             var perSlice = BaselineSupport.MeanOverMembers(nll, sliceMembership);
             using var multipliers = torch.tensor(_multipliers, device: nll.device).to_type(nll.dtype);
-            loss = loss + Options.SliceLossWeight * (perSlice * multipliers).narrow(0, 1, _sliceNames.Length - 1).sum();
+            loss = ScalarMath.Add(loss, ScalarMath.Mul((perSlice * multipliers).narrow(0, 1, _sliceNames.Length - 1).sum(), Options.SliceLossWeight));
         }
         return scope.MoveToOuter(loss);
     }

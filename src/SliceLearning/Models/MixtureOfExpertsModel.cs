@@ -1,5 +1,6 @@
-using System.Globalization;
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
+using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -116,13 +117,13 @@ public sealed class MixtureOfExpertsModel : ITrainableModel
         var experts = Options.ExpertsLearnOnlyFromTheirSlice ? expertLogits.detach() : expertLogits;
         var mixture = MoeModule.MixtureLogProbabilities(experts, gateLogits);
         var gateLoss = nn.functional.nll_loss(mixture, labels);
-        var loss = expertLoss + Options.GateLossWeight * gateLoss;
+        var loss = ScalarMath.Add(expertLoss, ScalarMath.Mul(gateLoss, Options.GateLossWeight));
         if (Options.GateRoutingLossWeight > 0)
         {
             var target = sliceMembership.to_type(gateLogits.dtype);
-            target = target / target.sum(1, keepdim: true).clamp_min(1);
+            target = target / target.sum(1, keepdim: true).clamp_min(ScalarMath.One);
             var routing = -(target * gateLogits.log_softmax(1)).sum(1).mean();
-            loss = loss + Options.GateRoutingLossWeight * routing;
+            loss = ScalarMath.Add(loss, ScalarMath.Mul(routing, Options.GateRoutingLossWeight));
         }
         return scope.MoveToOuter(loss);
     }
@@ -187,7 +188,7 @@ public sealed class MixtureOfExpertsModel : ITrainableModel
 
         /// <summary>log Σ_i g_i p_i(c): expert logits [B, m, C], gate logits [B, m] -> [B, C].</summary>
         public static Tensor MixtureLogProbabilities(Tensor expertLogits, Tensor gateLogits) =>
-            torch.logsumexp(expertLogits.log_softmax(2) + gateLogits.log_softmax(1).unsqueeze(2), 1);
+            torch.logsumexp(ScalarMath.Add(expertLogits.log_softmax(2), gateLogits.log_softmax(1).unsqueeze(2)), 1);
 
         protected override void Dispose(bool disposing)
         {

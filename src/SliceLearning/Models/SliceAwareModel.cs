@@ -1,4 +1,5 @@
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using SliceLearning.Training.DataParallel;
 using SliceLearning.Slicing;
 using TorchSharp;
@@ -150,7 +151,7 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         long rows = StepNormalization.Rows(b);
         var prediction = rows == b
             ? nn.functional.cross_entropy(output.Logits, labels)
-            : nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum) / rows;
+            : ScalarMath.Div(nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum), rows);
 
         long m = _sliceNames.Length;
         // Cross-entropy of every (example, slice) pair, -log softmax(p_i)[y], as a [B, m] tensor.
@@ -159,8 +160,8 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         {
             // Binary: CE = softplus(-(2y - 1)(p1 - p0)); elementwise on [B, m], no size-2 softmax rows.
             var gap = output.SlicePredictionLogits.select(2, 1) - output.SlicePredictionLogits.select(2, 0); // [B, m]
-            var sign = (labels.to(gap.dtype) * 2 - 1).unsqueeze(1);                                           // [B, 1]
-            perPair = nn.functional.softplus(-(gap * sign));
+            var sign = labels.to(gap.dtype).mul(ScalarMath.Two).sub(ScalarMath.One).unsqueeze(1);             // [B, 1]
+            perPair = -nn.functional.logsigmoid(gap * sign);                                                  // softplus(-x)
         }
         else
         {
@@ -181,16 +182,17 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         }
         else
         {
-            sliceHead = (perPair * mask).sum() / Math.Max(1L, StepNormalization.MemberPairs(memberPairs));
+            sliceHead = ScalarMath.Div((perPair * mask).sum(), Math.Max(1L, StepNormalization.MemberPairs(memberPairs)));
         }
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
-        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / rows;
+        var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), rows);
 
-        var total = _options.PredictionLossWeight * prediction
-            + _options.SliceHeadLossWeight * sliceHead
-            + _options.IndicatorLossWeight * indicator;
+        var total = ScalarMath.Add(ScalarMath.Add(
+            ScalarMath.Mul(prediction, _options.PredictionLossWeight),
+            ScalarMath.Mul(sliceHead, _options.SliceHeadLossWeight)),
+            ScalarMath.Mul(indicator, _options.IndicatorLossWeight));
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), memberPairs);
     }

@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,7 +34,7 @@ internal sealed class SliceHeadsModule : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var z = backbone.call(input);
-        var logits = torch.einsum("bd,mdc->bmc", z, head_weight) + head_bias;
+        var logits = ScalarMath.Add(torch.einsum("bd,mdc->bmc", z, head_weight), head_bias);
         return scope.MoveToOuter(logits);
     }
 
@@ -42,7 +43,7 @@ internal sealed class SliceHeadsModule : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var z = backbone.call(input);
-        var logits = z.matmul(head_weight[0]) + head_bias[0];
+        var logits = ScalarMath.Add(z.matmul(head_weight[0]), head_bias[0]);
         return scope.MoveToOuter(logits);
     }
 

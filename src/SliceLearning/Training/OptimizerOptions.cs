@@ -65,6 +65,21 @@ public sealed class OptimizerOptions
             throw new ArgumentException($"Invalid {nameof(OptimizerOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));
     }
 
+    /// <summary>
+    /// Creates the optimizer these options describe over <paramref name="parameters"/>: the same
+    /// implementation <see cref="SliceTrainer"/> uses, which does TorchSharp's Adam, AdamW or SGD update
+    /// with every Scalar kept alive (TorchSharp's own optimizers can crash intermittently when a
+    /// garbage collection finalizes a temporary Scalar during a step). For code with its own training loop.
+    /// </summary>
+    /// <param name="parameters">The parameters to optimise.</param>
+    /// <exception cref="ArgumentException">An option is out of range (see <see cref="Validate"/>).</exception>
+    public TorchSharp.torch.optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Validate();
+        return Optimizers.OptimizerFactory.Create(this, parameters);
+    }
+
     /// <summary>A copy of these options.</summary>
     public OptimizerOptions Clone() => (OptimizerOptions)MemberwiseClone();
 

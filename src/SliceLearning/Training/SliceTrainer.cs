@@ -472,7 +472,7 @@ public sealed class SliceTrainer
         long max = data.Labels.max().item<long>();
         if (max >= _model.NumClasses)
         {
-            long row = data.Labels.eq(max).nonzero()[0, 0].item<long>();
+            long row = ScalarMath.Eq(data.Labels, max).nonzero()[0, 0].item<long>();
             throw new SliceDataException($"Label {max} at {role} row {row} is outside [0, {_model.NumClasses}) for a {_model.NumClasses}-class model.", role, row: row);
         }
         var expected = _model.SliceNames;
@@ -482,19 +482,9 @@ public sealed class SliceTrainer
                 "apply the same SliceSet the model was created with.", role);
     }
 
-    private optim.Optimizer CreateOptimizer(nn.Module module)
-    {
-        var o = _optimizer;
-        // The scalar-safe subclasses do TorchSharp's updates without its intermittent
-        // finalizer crash (see Optimizers/ScalarSafeOptimizers.cs).
-        return o.Kind switch
-        {
-            OptimizerKind.Adam => new Optimizers.ScalarSafeAdam(module.parameters(), o.LearningRate, o.Betas.Beta1, o.Betas.Beta2, weightDecay: o.WeightDecay),
-            OptimizerKind.AdamW => new Optimizers.ScalarSafeAdamW(module.parameters(), o.LearningRate, o.Betas.Beta1, o.Betas.Beta2, weightDecay: o.WeightDecay),
-            OptimizerKind.Sgd => new Optimizers.ScalarSafeSgd(module.parameters(), o.LearningRate, momentum: o.Momentum, weightDecay: o.WeightDecay),
-            _ => throw new InvalidOperationException($"Unknown optimizer kind {o.Kind}."),
-        };
-    }
+    // The scalar-safe optimizers do TorchSharp's updates without its intermittent finalizer
+    // crash (see Optimizers/ScalarSafeOptimizers.cs).
+    private optim.Optimizer CreateOptimizer(nn.Module module) => Optimizers.OptimizerFactory.Create(_optimizer, module.parameters());
 
     private static Dictionary<string, Tensor> Snapshot(nn.Module module, Dictionary<string, Tensor>? previous)
     {
