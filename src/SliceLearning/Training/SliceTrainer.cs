@@ -328,7 +328,9 @@ public sealed class SliceTrainer
                     double value = Validate(validation, device);
                     scores.Add(value);
                     score = value;
-                    if (value > best || bestEpoch == 0)
+                    // A NaN score (e.g. F1 of a model predicting one class on some metrics) never beats a number;
+                    // it is kept only until the first epoch with a real score.
+                    if (bestEpoch == 0 || (!double.IsNaN(value) && (value > best || double.IsNaN(best))))
                     {
                         best = value;
                         bestEpoch = epoch;
@@ -466,6 +468,8 @@ public sealed class SliceTrainer
 
     private void CheckData(SliceDataset data, string role)
     {
+        if (data.IsDisposed)
+            throw new ObjectDisposedException(nameof(SliceDataset), $"The {role} data set was disposed before Fit; keep it alive until training ends.");
         if (data.Count == 0)
             throw new SliceDataException($"The {role} data set is empty (0 rows).", role);
         using var scope = NewDisposeScope();
