@@ -190,7 +190,8 @@ public static class Experiment
             membership[k, 0] = true;
             if (classNames is not null) membership[k, 1 + data.Labels[images[k]]] = true;
         }
-        var names = new[] { SliceMatrix.BaseSliceName }.Concat(classNames ?? []).ToArray();
+        // Slice names must be file/column safe: "T-shirt/top" -> "T-shirt_top", "Ankle boot" -> "Ankle_boot".
+        var names = new[] { SliceMatrix.BaseSliceName }.Concat((classNames ?? []).Select(n => System.Text.RegularExpressions.Regex.Replace(n, "[^A-Za-z0-9_.-]", "_"))).ToArray();
         using var scope = NewDisposeScope();
         return new SliceDataset(tensor(pixels, new long[] { images.Length, 784 }), tensor(labels), SliceMatrix.FromRows(names, membership));
     }
