@@ -48,7 +48,7 @@ internal sealed class MlpSliceTrainer : IDisposable
         using var scope = NewDisposeScope();
         var model = nn.Sequential(
             ("fc1", nn.Linear(784, _settings.Hidden)), ("relu", nn.ReLU()), ("dropout", nn.Dropout(_settings.Dropout)), ("fc2", nn.Linear(_settings.Hidden, 10)));
-        var optimizer = new SliceLearning.Training.Optimizers.ScalarSafeAdam(model.parameters(), lr: _settings.LearningRate, weightDecay: _settings.WeightDecay);
+        var optimizer = SliceLearning.Training.OptimizerOptions.Adam(_settings.LearningRate, _settings.WeightDecay).CreateOptimizer(model.parameters());
         var lossFn = nn.CrossEntropyLoss();
         var order = rows.ToArray();
         using var rowTensor = tensor(order.Select(r => (long)r).ToArray());

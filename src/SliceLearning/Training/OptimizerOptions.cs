@@ -1,4 +1,7 @@
 using System.Globalization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace SliceLearning.Training;
 
@@ -63,6 +66,26 @@ public sealed class OptimizerOptions
             problems.Add($"Betas must both be in [0, 1). Got ({F(Betas.Beta1)}, {F(Betas.Beta2)}).");
         if (problems.Count > 0)
             throw new ArgumentException($"Invalid {nameof(OptimizerOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));
+    }
+
+    /// <summary>
+    /// Creates the optimizer these options describe over <paramref name="parameters"/>: the one
+    /// <see cref="SliceTrainer"/> uses, for code that runs its own loop. Its updates equal
+    /// TorchSharp's Adam, AdamW and SGD, with every <c>Scalar</c> created explicitly (TorchSharp
+    /// 0.107's implicit Scalars can be freed by the garbage collector while in use).
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Validate();
+        return Kind switch
+        {
+            OptimizerKind.Adam => new Optimizers.ScalarSafeAdam(parameters, LearningRate, Betas.Beta1, Betas.Beta2, weightDecay: WeightDecay),
+            OptimizerKind.AdamW => new Optimizers.ScalarSafeAdamW(parameters, LearningRate, Betas.Beta1, Betas.Beta2, weightDecay: WeightDecay),
+            OptimizerKind.Sgd => new Optimizers.ScalarSafeSgd(parameters, LearningRate, momentum: Momentum, weightDecay: WeightDecay),
+            _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
+        };
     }
 
     /// <summary>A copy of these options.</summary>

@@ -531,19 +531,7 @@ public class SliceTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(nn.Module module)
-    {
-        var o = _optimizer;
-        // The scalar-safe subclasses do TorchSharp's updates without its intermittent
-        // finalizer crash (see Optimizers/ScalarSafeOptimizers.cs).
-        return o.Kind switch
-        {
-            OptimizerKind.Adam => new Optimizers.ScalarSafeAdam(module.parameters(), o.LearningRate, o.Betas.Beta1, o.Betas.Beta2, weightDecay: o.WeightDecay),
-            OptimizerKind.AdamW => new Optimizers.ScalarSafeAdamW(module.parameters(), o.LearningRate, o.Betas.Beta1, o.Betas.Beta2, weightDecay: o.WeightDecay),
-            OptimizerKind.Sgd => new Optimizers.ScalarSafeSgd(module.parameters(), o.LearningRate, momentum: o.Momentum, weightDecay: o.WeightDecay),
-            _ => throw new InvalidOperationException($"Unknown optimizer kind {o.Kind}."),
-        };
-    }
+    private optim.Optimizer CreateOptimizer(nn.Module module) => _optimizer.CreateOptimizer(module.parameters());
 
     private void SaveCheckpoint(string path, optim.Optimizer optimizer, RunState state, int seed)
     {

@@ -16,7 +16,7 @@ namespace SliceLearning.Training.Optimizers;
 // times without failing.
 
 /// <summary>Adam (Kingma &amp; Ba) with the same update as TorchSharp's <see cref="Adam"/>, safe against the finalizer race above.</summary>
-public sealed class ScalarSafeAdam : Adam
+internal sealed class ScalarSafeAdam : Adam
 {
     /// <summary>Creates the optimizer (no AMSGrad).</summary>
     public ScalarSafeAdam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool maximize = false)
@@ -34,7 +34,7 @@ public sealed class ScalarSafeAdam : Adam
 }
 
 /// <summary>AdamW (decoupled weight decay) with the same update as TorchSharp's <see cref="AdamW"/>, safe against the finalizer race above.</summary>
-public sealed class ScalarSafeAdamW : AdamW
+internal sealed class ScalarSafeAdamW : AdamW
 {
     /// <summary>Creates the optimizer (no AMSGrad).</summary>
     public ScalarSafeAdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01, bool maximize = false)
@@ -52,7 +52,7 @@ public sealed class ScalarSafeAdamW : AdamW
 }
 
 /// <summary>SGD with optional momentum, dampening, Nesterov and weight decay, as TorchSharp's <see cref="SGD"/>, safe against the finalizer race above.</summary>
-public sealed class ScalarSafeSgd : SGD
+internal sealed class ScalarSafeSgd : SGD
 {
     /// <summary>Creates the optimizer.</summary>
     public ScalarSafeSgd(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
