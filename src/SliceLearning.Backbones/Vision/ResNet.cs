@@ -196,15 +196,55 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>, IBackbone
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
+        using var scope = NewDisposeScope();
+        return scope.MoveToOuter(ForwardFrom(ForwardStages(input, 5), 5));
+    }
+
+    /// <summary>
+    /// Runs only the first <paramref name="stages"/> stages (numbered as in <see cref="FreezeStages"/>: 1 = the
+    /// stem with its max pool, 1 + s = the stem and layer1..layer s) and returns their feature map
+    /// [B, C, H', W'], not pooled. With <see cref="ForwardFrom"/> this lets frozen leading stages be computed
+    /// once and cached: <c>ForwardFrom(ForwardStages(x, n), n)</c> equals <c>forward(x)</c>.
+    /// </summary>
+    /// <param name="input">Images [B, C, H, W].</param>
+    /// <param name="stages">1 to 5.</param>
+    public Tensor ForwardStages(Tensor input, int stages)
+    {
+        ArgumentNullException.ThrowIfNull(input);
         if (input.dim() != 4)
             throw new ArgumentException($"ResNet takes images [B, C, H, W], got {input.dim()} dimensions.", nameof(input));
+        if (stages < 1 || stages > 5)
+            throw new ArgumentOutOfRangeException(nameof(stages), stages, "stages must be between 1 (the stem) and 5 (the stem and all four layers).");
         using var scope = NewDisposeScope();
         var x = _padding == ResNetPadding.CntkSame ? F.pad(input, (3L, 2L, 3L, 2L)) : input;
         x = bn1.call(conv1.call(x)).relu_();
         x = _padding == ResNetPadding.CntkSame
             ? F.max_pool2d(F.pad(x, (1L, 0L, 1L, 0L), value: double.NegativeInfinity), 3, 2)
             : F.max_pool2d(x, 3, 2, 1);
-        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
+        var layers = new[] { layer1, layer2, layer3, layer4 };
+        for (int s = 0; s < stages - 1; s++) x = layers[s].call(x);
+        return scope.MoveToOuter(x);
+    }
+
+    /// <summary>
+    /// Continues from the feature map that <see cref="ForwardStages"/> returned for <paramref name="completedStages"/>
+    /// stages: runs the remaining layers and the global average pool, giving [B, 512].
+    /// </summary>
+    /// <param name="features">The feature map after <paramref name="completedStages"/> stages [B, C, H', W'].</param>
+    /// <param name="completedStages">1 to 5 (5: only the pooling is left).</param>
+    public Tensor ForwardFrom(Tensor features, int completedStages)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        if (completedStages < 1 || completedStages > 5)
+            throw new ArgumentOutOfRangeException(nameof(completedStages), completedStages, "completedStages must be between 1 (the stem) and 5 (the stem and all four layers).");
+        long expectedChannels = completedStages == 1 ? 64 : Widths[completedStages - 2];
+        if (features.dim() != 4 || features.shape[1] != expectedChannels)
+            throw new ArgumentException(
+                $"After {completedStages} stage(s) the feature map is [B, {expectedChannels}, H, W], got [{string.Join(", ", features.shape)}].", nameof(features));
+        using var scope = NewDisposeScope();
+        var x = features;
+        var layers = new[] { layer1, layer2, layer3, layer4 };
+        for (int s = completedStages - 1; s < 4; s++) x = layers[s].call(x);
         return scope.MoveToOuter(x.mean(new long[] { 2, 3 }));
     }
 

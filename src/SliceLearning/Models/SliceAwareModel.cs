@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SliceLearning.Modules;
+using SliceLearning.Training.DataParallel;
 using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace SliceLearning.Models;
 /// producing [B, d], followed by a <see cref="SliceResidualAttention"/> module over the slices the
 /// model was built for. Trains on SF membership; predicts and explains from features alone.
 /// </summary>
-public sealed partial class SliceAwareModel : SliceModelBase
+public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLoss
 {
     private readonly nn.Module<Tensor, Tensor> backbone;
     private readonly SliceResidualAttention sram;
@@ -151,7 +152,11 @@ public sealed partial class SliceAwareModel : SliceModelBase
         using var scope = NewDisposeScope();
         using var output = RunCore(features);
         var mask = sliceMembership.to(output.Logits.dtype);
-        var prediction = nn.functional.cross_entropy(output.Logits, labels);
+        // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
+        long rows = StepNormalization.Rows(b);
+        var prediction = rows == b
+            ? nn.functional.cross_entropy(output.Logits, labels)
+            : nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum) / rows;
 
         long m = SliceNames.Count;
         // Cross-entropy of every (example, slice) pair, -log softmax(p_i)[y], as a [B, m] tensor.
@@ -171,11 +176,13 @@ public sealed partial class SliceAwareModel : SliceModelBase
         }
         // The member-pair count stays on the device: reading it would cost a host sync per step.
         var memberPairs = mask.sum();
-        var sliceHead = (perPair * mask).sum() / memberPairs.clamp_min(1);
+        var sliceHead = StepNormalization.Current is { } counts
+            ? (perPair * mask).sum() / Math.Max(1L, counts.MemberPairs)
+            : (perPair * mask).sum() / memberPairs.clamp_min(1);
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
-        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / b;
+        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / rows;
 
         var total = _options.PredictionLossWeight * prediction
             + _options.SliceHeadLossWeight * sliceHead

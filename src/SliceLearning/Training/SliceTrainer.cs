@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
 using SliceLearning.Slicing;
+using SliceLearning.Training.DataParallel;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -73,6 +74,7 @@ public class SliceTrainer
     private string? _resumePath;
     private DivergenceHandling _divergence = DivergenceHandling.Throw;
     private double? _maxGradientNorm;
+    private DataParallelSteps? _parallel;
 
     private protected SliceTrainer(ITrainableModel model) => _model = model;
 
@@ -257,6 +259,22 @@ public class SliceTrainer
         return this;
     }
 
+    /// <summary>
+    /// Trains data-parallel: this process is one rank of <paramref name="coordinator"/>'s group and
+    /// the data given to <see cref="WithData(SliceDataset, SliceDataset?)"/> is its shard. Rank 0's
+    /// initial weights are broadcast, every step's gradients are summed over the ranks (the step
+    /// loss is the mean over the rows all ranks took), validation scores are computed over all
+    /// shards exactly, and all ranks stop together. Every rank must use the same settings and seed.
+    /// A failure on one rank stops every rank through <see cref="IDataParallelCoordinator.Fail"/>.
+    /// Only rank 0 writes checkpoints (<see cref="WithCheckpoints"/>); every rank resumes from the same file.
+    /// </summary>
+    public SliceTrainer WithDataParallel(IDataParallelCoordinator coordinator)
+    {
+        ArgumentNullException.ThrowIfNull(coordinator);
+        _parallel = coordinator.WorldSize > 1 ? new DataParallelSteps(coordinator) : null;
+        return this;
+    }
+
     /// <summary>Rescales the gradients of every step so that their global L2 norm is at most this value (null: no clipping).</summary>
     internal double? MaxGradientNorm
     {
@@ -281,6 +299,12 @@ public class SliceTrainer
         try
         {
             return FitCore(cancellationToken);
+        }
+        catch (Exception e) when (_parallel is not null && e is not OperationCanceledException)
+        {
+            // One rank failing must stop all of them, never leave the others waiting in a collective.
+            _parallel.Group.Fail(e);
+            throw;
         }
         finally
         {
@@ -335,6 +359,12 @@ public class SliceTrainer
         Log.TrainingStarted(logger, _model.GetType().Name, _model.ParameterCount(), device.ToString(), train.Count, _epochs, _batchSize,
             _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
 
+        int[] shardSizes = _parallel?.ShardSizes(train.Count) ?? [train.Count];
+        int totalRows = shardSizes.Sum();
+        int stepsPerEpoch = DataParallelSteps.StepsPerEpoch(shardSizes, _batchSize);
+        _parallel?.BroadcastWeights(module);
+        int[] rowPairs = _parallel is null ? [] : MemberPairsPerRow(train);
+
         using var optimizer = CreateOptimizer(module);
         var step = new TrainingStep(_model, optimizer) { MaxGradientNorm = _maxGradientNorm };
         var state = new RunState();
@@ -360,7 +390,9 @@ public class SliceTrainer
                 byte[]? epochStart = _divergence == DivergenceHandling.RestoreBestAndStop && state.BestWeights is null
                     ? ModelCheckpoint.SerializeModule(module) : null;
 
-                var (epochLoss, divergence) = RunEpoch(train, order, device, step, epoch, cancellationToken);
+                var (epochLoss, divergence) = _parallel is null
+                    ? RunEpoch(train, order, device, step, epoch, cancellationToken)
+                    : RunParallelEpoch(train, order, rowPairs, stepsPerEpoch, totalRows, device, optimizer, epoch, cancellationToken);
                 if (divergence is not null)
                 {
                     if (_divergence == DivergenceHandling.Throw) throw divergence;
@@ -404,7 +436,7 @@ public class SliceTrainer
                 if (logger.IsEnabled(LogLevel.Debug))
                     Log.EpochCompleted(logger, epoch, _epochs, epochLoss, validation is null ? "no validation" : metric.Name, score ?? double.NaN, lr);
                 _progress?.Report(new TrainingProgress(epoch, _epochs, epochLoss, score, validation is null ? null : metric.Name, lr, clock.Elapsed));
-                if (_checkpointPath is not null) SaveCheckpoint(_checkpointPath, optimizer, state, seed);
+                if (_checkpointPath is not null && (_parallel is null || _parallel.Rank == 0)) SaveCheckpoint(_checkpointPath, optimizer, state, seed);
 
                 if (_patience is int patience && state.SinceBest >= patience && epoch < _epochs)
                 {
@@ -478,6 +510,85 @@ public class SliceTrainer
         return (sum / order.Length, null);
     }
 
+    /// <summary>One data-parallel pass: every rank takes the same number of steps (some with no rows).</summary>
+    private (double Loss, TrainingDivergedException? Divergence) RunParallelEpoch(SliceDataset train, int[] order, int[] rowPairs, int stepsPerEpoch, int totalRows,
+        Device device, optim.Optimizer optimizer, int epoch, CancellationToken cancellationToken)
+    {
+        var parallel = _parallel!;
+        var module = _model.Module;
+        var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
+        var stepCounts = parallel.AgreeOnEpoch(order, rowPairs, stepsPerEpoch, _batchSize);
+        double lossSum = 0;
+        int firstBad = 0;
+        for (int s = 0; s < stepsPerEpoch; s++)
+        {
+            int start = s * _batchSize;
+            int length = Math.Clamp(order.Length - start, 0, _batchSize);
+            using var scope = NewDisposeScope();
+            Tensor? index = length == 0 ? null : tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
+            Tensor? membership = index is null ? null : train.Membership.index_select(0, index).to(device);
+            lock (ModelMode.LockOf(module))
+            {
+                if (!module.training) module.train();
+                optimizer.zero_grad();
+                double contribution = ParallelStep(train, index, membership, length, stepCounts[s], parameters, device, cancellationToken);
+                if (!double.IsFinite(contribution) && firstBad == 0) firstBad = s + 1;
+                lossSum += contribution;
+                if (_maxGradientNorm is double max) nn.utils.clip_grad_norm_(parameters, max);
+                optimizer.step();
+            }
+        }
+        double epochLoss = parallel.Sum(lossSum) / totalRows;
+        if (double.IsFinite(epochLoss)) return (epochLoss, null);
+        return (double.NaN, new TrainingDivergedException(epoch, Math.Max(firstBad, 1), "loss", epochLoss));
+    }
+
+    /// <summary>
+    /// One data-parallel step on this rank's <paramref name="length"/> rows (possibly none): each
+    /// rank back-propagates its share of the step's loss (the counts were agreed at the start of the
+    /// epoch) and the gradients are summed. Returns this rank's share of the step's summed loss.
+    /// </summary>
+    private double ParallelStep(SliceDataset train, Tensor? index, Tensor? membership, int length, StepNormalization.StepCounts counts,
+        IReadOnlyList<TorchSharp.Modules.Parameter> parameters, Device device, CancellationToken cancellationToken)
+    {
+        var parallel = _parallel!;
+        double contribution = 0;
+        if (length > 0)
+        {
+            var x = train.Features.index_select(0, index!).to(device);
+            var y = train.Labels.index_select(0, index!).to(device);
+            if (_model is IStepNormalizedLoss)
+            {
+                // The model divides by the step's counts over all ranks: its loss is this rank's share.
+                using var normalization = StepNormalization.Use(counts);
+                var share = _model.Loss(x, y, membership!);
+                share.backward();
+                contribution = share.item<float>() * (double)counts.Rows;
+            }
+            else
+            {
+                // A mean over this rank's rows, weighted by its share of the step's rows.
+                var loss = _model.Loss(x, y, membership!);
+                using var weight = (length / (double)counts.Rows).ToScalar();
+                loss.mul(weight).backward();
+                contribution = loss.item<float>() * (double)length;
+            }
+        }
+        else
+        {
+            DataParallelSteps.ZeroGradients(parameters);
+        }
+        if (parallel.SumGradients(parameters, cancellationToken.IsCancellationRequested))
+            throw new OperationCanceledException("Training was cancelled on at least one rank.", cancellationToken);
+        return contribution;
+    }
+
+    private static int[] MemberPairsPerRow(SliceDataset data)
+    {
+        using var scope = NewDisposeScope();
+        return data.Membership.sum(1).to(ScalarType.Int32).data<int>().ToArray();
+    }
+
     private double Validate(SliceDataset validation, Device device, ValidationMetric metric)
     {
         var predictions = new int[validation.Count];
@@ -503,7 +614,16 @@ public class SliceTrainer
             return sum;
         });
         var labels = Array.ConvertAll(validation.Labels.data<long>().ToArray(), l => (int)l);
-        var outcome = new ValidationOutcome(labels, predictions, validation.Slices, _model.NumClasses, lossSum / validation.Count);
+        var slices = validation.Slices;
+        int rows = validation.Count;
+        if (_parallel is not null)
+        {
+            // Exact over all shards: gather the rows, not per-rank averages of F1.
+            (labels, predictions, slices) = _parallel.GatherValidation(labels, predictions, slices);
+            lossSum = _parallel.Sum(lossSum);
+            rows = labels.Length;
+        }
+        var outcome = new ValidationOutcome(labels, predictions, slices, _model.NumClasses, lossSum / rows);
         return metric.Score(outcome);
     }
 

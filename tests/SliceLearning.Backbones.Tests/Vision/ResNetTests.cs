@@ -147,6 +147,28 @@ public sealed class ResNetTests
     }
 
     [Fact]
+    public void ForwardStages_ThenForwardFrom_EqualsForward_AtEveryCut()
+    {
+        var net = Pretrained.Value;
+        net.eval();
+        using var _ = no_grad();
+        torch.manual_seed(5);
+        using var x = randn(2, 3, 64, 64) * 50;
+        using var full = net.call(x);
+        long[] channels = { 64, 64, 128, 256, 512 };
+        for (int stages = 1; stages <= 5; stages++)
+        {
+            using var map = net.ForwardStages(x, stages);
+            Assert.Equal(channels[stages - 1], map.shape[1]);
+            using var rest = net.ForwardFrom(map, stages);
+            Assert.True(full.allclose(rest, rtol: 1e-5, atol: 1e-5), $"cut after {stages} stage(s)");
+        }
+        using var wrong = zeros(2, 128, 4, 4);
+        Assert.Contains("[B, 256, H, W]", Assert.Throws<ArgumentException>(() => net.ForwardFrom(wrong, 4)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.ForwardStages(x, 0));
+    }
+
+    [Fact]
     public void NonImageInput_IsRejected()
     {
         using var net = ResNet.ResNet18();
