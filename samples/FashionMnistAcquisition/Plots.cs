@@ -5,7 +5,7 @@ namespace FashionMnistAcquisition;
 internal static class Plots
 {
     /// <summary>Measured points and fitted power-law curves of every slice (first seed, initial data).</summary>
-    public static void Curves(CurveEstimate estimate, string path)
+    public static void Curves(CurveEstimate estimate, string[] names, string path)
     {
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -21,11 +21,11 @@ internal static class Plots
             {
                 var lx = Enumerable.Range(0, 50).Select(k => xs.Min() + (xs.Max() * 1.5 - xs.Min()) * k / 49.0).ToArray();
                 var line = plot.Add.ScatterLine(lx, lx.Select(curve.Loss).ToArray(), color);
-                line.LegendText = $"{FashionMnist.ClassNames[c]}: {curve.B:F2} n^-{curve.A:F2}{(fit.IsUsable ? "" : " (not usable)")}";
+                line.LegendText = $"{names[c]}: {curve.B:F2} n^-{curve.A:F2}{(fit.IsUsable ? "" : " (not usable)")}";
                 if (!fit.IsUsable) line.LinePattern = ScottPlot.LinePattern.Dashed;
             }
         }
-        plot.Title("Fashion-MNIST learning curves (amortized estimate, seed 0)");
+        plot.Title("Learning curves (amortized estimate, first seed)");
         plot.XLabel("training examples of the slice");
         plot.YLabel("validation loss of the slice");
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
@@ -33,7 +33,7 @@ internal static class Plots
     }
 
     /// <summary>Loss, average EER and maximum EER per method (mean over seeds, error bars one standard deviation).</summary>
-    public static void Metrics(string[] methods, IReadOnlyDictionary<string, List<RunResult>> results, string path)
+    public static void Metrics(string[] methods, IReadOnlyDictionary<string, List<RunResult>> results, string title, string path)
     {
         var plot = new ScottPlot.Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -56,7 +56,7 @@ internal static class Plots
         for (int m = 0; m < methods.Length; m++) plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = methods[m], FillColor = palette.GetColor(m) });
         plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         plot.Axes.Margins(bottom: 0, top: 0.3);
-        plot.Title("Fashion-MNIST, bad for Uniform: lower is better");
+        plot.Title(title);
         plot.SavePng(path, 1000, 600);
     }
 }

@@ -5,6 +5,8 @@
 //   dotnet run --project samples/SyntheticSlices                 # all experiments, defaults (~5 min on 2 cores)
 //   dotnet run --project samples/SyntheticSlices -- -x a --seeds 5
 //   dotnet run --project samples/SyntheticSlices -- -x e --many-slices-max 256
+//   dotnet run --project samples/SyntheticSlices -- --suite robustness            # hard slice tasks (long: see docs/synthetic.md)
+//   dotnet run --project samples/SyntheticSlices -- --suite robustness --tasks flipped3 --k 2 --seeds 1
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -31,13 +33,49 @@ var test = new Option<int>("--test-size") { Description = "Test points per seed.
 var widths = new Option<string>("--widths") { Description = "Comma-separated hidden sizes for experiment d.", DefaultValueFactory = _ => "4,13,32" };
 var threads = new Option<int>("--threads") { Description = "libtorch CPU threads (1 is fastest for these tiny models and bit-reproducible).", DefaultValueFactory = _ => 1 };
 var noPlots = new Option<bool>("--no-plots") { Description = "Skip the PNG plots." };
+var suite = new Option<string>("--suite") { Description = "'paper' (the default: experiments a-e) or 'robustness' (hard slice tasks × k × seeds × methods with a fixed protocol: 10,000 training points, 60 epochs, no validation).", DefaultValueFactory = _ => "paper" };
+var tasks = new Option<string>("--tasks") { Description = "Robustness suite: comma-separated tasks (constant, flipped3, flipped2).", DefaultValueFactory = _ => "constant,flipped3,flipped2" };
+var ks = new Option<string>("--k") { Description = "Robustness suite: comma-separated SF counts k (2 real slices plus k - 2 benign).", DefaultValueFactory = _ => "2,16,64" };
+var methods = new Option<string>("--methods") { Description = "Robustness suite: methods separated by spaces: VANILLA, HPS, SRAM (defaults), SRAM-paper, SRAM[attention=Full;backprop=IndicatorsAndExperts;t=0.5;h=26;ind=1;head=1;pred=1;clip=1].", DefaultValueFactory = _ => "VANILLA HPS SRAM" };
+var bootstrap = new Option<int>("--bootstrap") { Description = "Robustness suite: paired-bootstrap resamples for the lift CIs (0: none).", DefaultValueFactory = _ => 1000 };
 
 var root = new RootCommand("Slice-based learning on synthetic data: VANILLA, HPS, MANUAL, MoE and SRAM compared as in the paper.")
 {
     seeds, firstSeed, epochs, batchSize, learningRate, experiments, output, manySlicesMax, train, validation, test, widths, threads, noPlots,
+    suite, tasks, ks, methods, bootstrap,
 };
 root.SetAction(parse =>
 {
+    string suiteName = parse.GetValue(suite)!.Trim().ToLowerInvariant();
+    if (suiteName == "robustness")
+    {
+        // The suite's protocol: 10,000 training points, 60 epochs, Adam 0.01, batch 64, unless set on the command line.
+        bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+        var taskList = parse.GetValue(tasks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        int[] kList;
+        try { kList = parse.GetValue(ks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(k => int.Parse(k, CultureInfo.InvariantCulture)).ToArray(); }
+        catch (FormatException) { Console.Error.WriteLine($"--k takes comma-separated integers; got '{parse.GetValue(ks)}'."); return 2; }
+        var methodList = System.Text.RegularExpressions.Regex.Matches(parse.GetValue(methods)!, @"SRAM\[[^\]]*\]|[^\s,]+").Select(m => m.Value).ToArray();
+        if (taskList.Length == 0 || taskList.Any(t => !Robustness.AllTasks.Contains(t)) || kList.Length == 0 || kList.Any(k => k < 2) || methodList.Length == 0)
+        {
+            Console.Error.WriteLine($"--tasks takes {string.Join(", ", Robustness.AllTasks)}; --k integers >= 2; --methods at least one method.");
+            return 2;
+        }
+        try { foreach (var m in methodList) MethodSpec.Parse(m); }
+        catch (Exception e) when (e is FormatException or ArgumentException) { Console.Error.WriteLine(e.Message); return 2; }
+        var robust = new RobustnessSettings(
+            Given(seeds) ? parse.GetValue(seeds) : 5, parse.GetValue(firstSeed),
+            Given(epochs) ? parse.GetValue(epochs) : 60, parse.GetValue(batchSize), parse.GetValue(learningRate),
+            Given(train) ? parse.GetValue(train) : 10000, Given(test) ? parse.GetValue(test) : 10000,
+            taskList, kList, methodList, parse.GetValue(output)!, parse.GetValue(bootstrap));
+        ComputeDevice.SetCpuThreads(parse.GetValue(threads));
+        return RunRobustness(robust, args);
+    }
+    if (suiteName != "paper")
+    {
+        Console.Error.WriteLine($"--suite takes 'paper' or 'robustness'; got '{parse.GetValue(suite)}'.");
+        return 2;
+    }
     var chosen = parse.GetValue(experiments)!.ToLowerInvariant().Where(c => !char.IsWhiteSpace(c) && c != ',').ToHashSet();
     var unknown = chosen.Where(c => c is < 'a' or > 'e').ToArray();
     if (unknown.Length > 0 || chosen.Count == 0)
@@ -59,6 +97,33 @@ root.SetAction(parse =>
     return Run(settings, args);
 });
 return root.Parse(args).Invoke();
+
+static int RunRobustness(RobustnessSettings settings, string[] args)
+{
+    settings.Output.Create();
+    if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 220;
+    var clock = Stopwatch.StartNew();
+    AnsiConsole.MarkupLine(Markup.Escape($"SyntheticSlices robustness suite: tasks {string.Join(",", settings.Tasks)}, k {string.Join(",", settings.Ks)}, methods {string.Join(" ", settings.Methods)}, {settings.Seeds} seeds from {settings.FirstSeed}, {settings.Epochs} epochs, {settings.TrainSize}/{settings.TestSize} points"));
+    var suite = new Robustness(settings, description =>
+    {
+        if (Console.IsOutputRedirected) Console.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F0} s] {description}");
+        else AnsiConsole.MarkupLine($"[grey][[{clock.Elapsed.TotalSeconds,6:F0} s]][/] {Markup.Escape(description)}");
+    });
+    var runs = suite.Run();
+    var tables = suite.Tables(runs);
+    var markdown = new StringBuilder();
+    foreach (var table in tables)
+    {
+        table.Print();
+        markdown.AppendLine(table.ToMarkdown());
+    }
+    string command = "dotnet run --project samples/SyntheticSlices" + (args.Length > 0 ? " -- " + string.Join(" ", args) : "");
+    string header = $"Command: `{command}`; total time {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores, libtorch threads {TorchSharp.torch.get_num_threads()}.";
+    string path = Path.Combine(settings.Output.FullName, "robustness.md");
+    File.WriteAllText(path, header + Environment.NewLine + Environment.NewLine + markdown);
+    AnsiConsole.MarkupLine($"Done in [bold]{clock.Elapsed.TotalSeconds:F0} s[/]. Tables: {Markup.Escape(path)}");
+    return 0;
+}
 
 static int Run(RunSettings settings, string[] args)
 {

@@ -24,7 +24,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         this.backbone = backbone;
         _options = options;
         ExpertSize = options.ExpertSize ?? backboneWidth;
-        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature);
+        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation);
         RegisterComponents();
     }
 
@@ -176,9 +176,23 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         }
         // The member-pair count stays on the device: reading it would cost a host sync per step.
         var memberPairs = mask.sum();
-        var sliceHead = StepNormalization.Current is { } counts
-            ? (perPair * mask).sum() / Math.Max(1L, counts.MemberPairs)
-            : (perPair * mask).sum() / memberPairs.clamp_min(1);
+        Tensor sliceHead;
+        if (_options.SliceHeadNormalization == SliceHeadNormalization.PerSlice)
+        {
+            // Each slice's mean over its members in the batch, averaged over the slices that have members
+            // (under data-parallel training: over this rank's rows).
+            var counts = mask.sum(0L);                                                   // [m]
+            var perSlice = perPair.mul(mask).sum(0L).div(counts.clamp_min(LossScalars.One));
+            var present = counts.gt(LossScalars.Zero).to(perSlice.dtype).sum();
+            sliceHead = perSlice.sum().div(present.clamp_min(LossScalars.One));
+        }
+        else
+        {
+            // The member-pair count stays on the device: reading it would cost a host sync per step.
+            sliceHead = StepNormalization.Current is { } step
+                ? (perPair * mask).sum() / Math.Max(1L, step.MemberPairs)
+                : (perPair * mask).sum().div(memberPairs.clamp_min(LossScalars.One));
+        }
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
@@ -251,4 +265,11 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
         return best;
     }
+}
+
+/// <summary>Scalars of the loss, held for the process's lifetime so a collection never finalizes one mid-call.</summary>
+internal static class LossScalars
+{
+    public static readonly Scalar One = 1.0;
+    public static readonly Scalar Zero = 0.0;
 }

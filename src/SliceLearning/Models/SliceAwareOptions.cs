@@ -15,13 +15,30 @@ public sealed class SliceAwareOptions
     /// <value>The default value is null (h = d, as in the paper's synthetic experiment).</value>
     public long? ExpertSize { get; set; }
 
-    /// <summary>The attention softmax temperature T: a = softmax((Q + conf(P)) / T).</summary>
-    /// <value>The default value is 1.0 (the paper's plain softmax).</value>
+    /// <summary>The attention softmax temperature T: the scores are divided by T before the softmax.</summary>
+    /// <value>The default value is 1.0 (a plain softmax).</value>
     public double Temperature { get; set; } = 1.0;
 
-    /// <summary>Which terms the attention combines (the paper's ablation).</summary>
-    /// <value>The default value is <see cref="AttentionVariant.Full"/>.</value>
-    public AttentionVariant Attention { get; set; } = AttentionVariant.Full;
+    /// <summary>How the attention scores the experts (<see cref="AttentionVariant"/>; <see cref="AttentionVariant.Full"/> is the paper's formula).</summary>
+    /// <value>The default value is <see cref="AttentionVariant.LearnedOdds"/>.</value>
+    public AttentionVariant Attention { get; set; } = AttentionVariant.LearnedOdds;
+
+    /// <summary>What the attention weights back-propagate into.</summary>
+    /// <value>The default value is <see cref="AttentionBackpropagation.ExpertsOnly"/>: the indicators learn from their SF loss only.</value>
+    public AttentionBackpropagation Backpropagation { get; set; } = AttentionBackpropagation.ExpertsOnly;
+
+    /// <summary>
+    /// Sets the paper's attention (section 3.2 (e)): <see cref="AttentionVariant.Full"/>,
+    /// softmax(Q + conf(P)), trained end to end (<see cref="AttentionBackpropagation.IndicatorsAndExperts"/>), T = 1.
+    /// </summary>
+    /// <returns>These options.</returns>
+    public SliceAwareOptions UsePaperAttention()
+    {
+        Attention = AttentionVariant.Full;
+        Backpropagation = AttentionBackpropagation.IndicatorsAndExperts;
+        Temperature = 1.0;
+        return this;
+    }
 
     /// <summary>
     /// Weight of the prediction head's loss: cross-entropy of the final logits against the labels,
@@ -39,6 +56,10 @@ public sealed class SliceAwareOptions
     /// </summary>
     /// <value>The default value is 1.0.</value>
     public double SliceHeadLossWeight { get; set; } = 1.0;
+
+    /// <summary>How the shared slice head's loss is averaged (see <see cref="SliceHeadLossWeight"/>).</summary>
+    /// <value>The default value is <see cref="Models.SliceHeadNormalization.PerMemberPair"/>.</value>
+    public SliceHeadNormalization SliceHeadNormalization { get; set; } = SliceHeadNormalization.PerMemberPair;
 
     /// <summary>
     /// Weight of the indicator loss: binary cross-entropy of the indicator logits Q [B, m] against
@@ -59,6 +80,10 @@ public sealed class SliceAwareOptions
             problems.Add($"Temperature must be a positive finite number. Got {Format(Temperature)}.");
         if (!Enum.IsDefined(Attention))
             problems.Add($"Attention must be one of {string.Join(", ", Enum.GetNames<AttentionVariant>())}. Got {(int)Attention}.");
+        if (!Enum.IsDefined(Backpropagation))
+            problems.Add($"Backpropagation must be one of {string.Join(", ", Enum.GetNames<AttentionBackpropagation>())}. Got {(int)Backpropagation}.");
+        if (!Enum.IsDefined(SliceHeadNormalization))
+            problems.Add($"SliceHeadNormalization must be one of {string.Join(", ", Enum.GetNames<SliceHeadNormalization>())}. Got {(int)SliceHeadNormalization}.");
         CheckWeight(nameof(PredictionLossWeight), PredictionLossWeight, problems);
         CheckWeight(nameof(SliceHeadLossWeight), SliceHeadLossWeight, problems);
         CheckWeight(nameof(IndicatorLossWeight), IndicatorLossWeight, problems);
@@ -76,4 +101,14 @@ public sealed class SliceAwareOptions
     }
 
     private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>How the shared slice head's cross-entropy over member (example, slice) pairs is averaged.</summary>
+public enum SliceHeadNormalization
+{
+    /// <summary>Summed over member pairs and divided by their number: every member pair weighs the same, so a 3% slice's expert gets 3% of the base expert's weight.</summary>
+    PerMemberPair = 0,
+
+    /// <summary>Each slice's mean over its members in the batch, averaged over the slices with members: every slice weighs the same, whatever its size.</summary>
+    PerSlice,
 }

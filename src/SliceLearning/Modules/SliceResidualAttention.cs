@@ -8,8 +8,8 @@ namespace SliceLearning.Modules;
 /// The slice-residual-attention module (SRAM, paper section 3.2, components (b) to (f)) over a
 /// backbone representation z [B, d], batched across all m = k + 1 slices (no per-slice loop):
 /// indicator heads <c>Linear(d, m)</c>, expert projections [m, d, h], a shared slice prediction head
-/// <c>Linear(h, C)</c> applied to every expert, attention softmax((Q + conf(P)) / T), and the
-/// prediction head <c>Linear(h, C)</c> on the attended representation.
+/// <c>Linear(h, C)</c> applied to every expert, an attention over the m experts (see
+/// <see cref="AttentionVariant"/>), and the prediction head <c>Linear(h, C)</c> on the attended representation.
 /// </summary>
 public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
 {
@@ -17,6 +17,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     private readonly SliceExpertProjections expert_projections;
     private readonly Linear shared_slice_head;
     private readonly Linear prediction_head;
+    private readonly Parameter? slice_score;
 
     /// <summary>Creates the module.</summary>
     /// <param name="sliceCount">m = k + 1, the slices including the base slice.</param>
@@ -25,10 +26,12 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <param name="numClasses">C, the number of classes (2 for binary tasks).</param>
     /// <param name="attention">Which attention variant combines the experts.</param>
     /// <param name="temperature">The softmax temperature T (&gt; 0).</param>
+    /// <param name="backpropagation">What the attention weights back-propagate into.</param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
     public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
-        AttentionVariant attention = AttentionVariant.Full, double temperature = 1.0, Device? device = null, ScalarType? dtype = null)
+        AttentionVariant attention = AttentionVariant.LearnedOdds, double temperature = 1.0,
+        AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, Device? device = null, ScalarType? dtype = null)
         : base(nameof(SliceResidualAttention))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
@@ -39,16 +42,23 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The attention temperature must be a positive finite number.");
         if (!Enum.IsDefined(attention))
             throw new ArgumentOutOfRangeException(nameof(attention), attention, "Unknown attention variant.");
+        if (!Enum.IsDefined(backpropagation))
+            throw new ArgumentOutOfRangeException(nameof(backpropagation), backpropagation, "Unknown attention backpropagation.");
         SliceCount = sliceCount;
         InputWidth = inputWidth;
         ExpertSize = expertSize;
         NumClasses = numClasses;
         Attention = attention;
         Temperature = temperature;
+        Backpropagation = backpropagation;
         indicator_heads = nn.Linear(inputWidth, sliceCount, device: device, dtype: dtype);
         expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype);
         shared_slice_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
         prediction_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
+        // Only LearnedOdds has per-slice scores (one per slice after the base slice, starting at 0),
+        // so the other variants keep their state-dict keys.
+        if (attention == AttentionVariant.LearnedOdds)
+            slice_score = new Parameter(zeros(new long[] { sliceCount - 1 }, dtype: dtype ?? ScalarType.Float32, device: device));
         RegisterComponents();
     }
 
@@ -70,6 +80,12 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <summary>The softmax temperature T.</summary>
     public double Temperature { get; }
 
+    /// <summary>What the attention weights back-propagate into.</summary>
+    public AttentionBackpropagation Backpropagation { get; }
+
+    /// <summary>The learned per-slice attention scores b [m − 1] of <see cref="AttentionVariant.LearnedOdds"/>, else null.</summary>
+    public Parameter? SliceScores => slice_score;
+
     /// <summary>Runs every component on z [B, d].</summary>
     public override SramOutput forward(Tensor input)
     {
@@ -81,7 +97,8 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         // P = g(r_i) for every expert at once, without materialising R [B, m, h]: the shared head
         // is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
         var p = expert_projections.ThroughLinear(input, shared_slice_head.weight!, shared_slice_head.bias); // P [B, m, C]
-        var a = SliceAttention.Weights(q, p, Attention, Temperature);          // a [B, m]
+        var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
+        var a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
         var zPrime = expert_projections.Mix(input, a);                         // z' = sum_i a_i r_i [B, h]
         var logits = prediction_head.call(zPrime);                             // [B, C]
         return new SramOutput(
@@ -113,6 +130,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             expert_projections.Dispose();
             shared_slice_head.Dispose();
             prediction_head.Dispose();
+            slice_score?.Dispose();
         }
         base.Dispose(disposing);
     }

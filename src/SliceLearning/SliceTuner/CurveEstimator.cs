@@ -38,8 +38,17 @@ public sealed class CurveEstimationOptions
     /// <summary>The smallest subset of a slice, in examples (when the slice has that many). <value>The default value is 1.</value></summary>
     public int MinSubsetSize { get; set; } = 1;
 
-    /// <summary>Seed of the random subsets and of the training seeds handed to the evaluator. <value>The default value is 0.</value></summary>
+    /// <summary>Seed of the random subsets and of the training seeds handed to the evaluator; together with the slice sizes it decides them (no other state does). <value>The default value is 0.</value></summary>
     public int Seed { get; set; }
+
+    /// <summary>
+    /// How many trainings run at once (at least 1). With more than one, the evaluator is called from
+    /// several threads at once, so it must be thread-safe; the subsets, seeds and the order in which
+    /// losses are averaged do not change, so a deterministic evaluator gives the same curves as with 1.
+    /// Give each worker one torch thread (<c>ComputeDevice.SetCpuThreads(1)</c>) and use at most as
+    /// many workers as cores. <value>The default value is 1 (sequential).</value>
+    /// </summary>
+    public int MaxDegreeOfParallelism { get; set; } = 1;
 
     /// <summary>Curve fit options. <value>The default value is <c>new CurveFitOptions()</c>.</value></summary>
     public CurveFitOptions Fit { get; set; } = new();
@@ -52,6 +61,7 @@ public sealed class CurveEstimationOptions
         if (Points < 2) errors.Add($"Points must be at least 2. Got {Points}.");
         if (Repeats < 1) errors.Add($"Repeats must be at least 1. Got {Repeats}.");
         if (!(MinFraction > 0 && MinFraction <= 1)) errors.Add($"MinFraction must be in (0, 1]. Got {MinFraction}.");
+        if (MaxDegreeOfParallelism < 1) errors.Add($"MaxDegreeOfParallelism must be at least 1. Got {MaxDegreeOfParallelism}.");
         if (MinSubsetSize < 1) errors.Add($"MinSubsetSize must be at least 1. Got {MinSubsetSize}.");
         if (Fit is null) errors.Add("Fit must not be null.");
         if (errors.Count > 0)
@@ -151,7 +161,6 @@ public sealed class CurveEstimator : ICurveProvider
     private readonly ISliceLossEvaluator _evaluator;
     private readonly CurveEstimationOptions _options;
     private readonly ILogger _logger;
-    private int _calls;
 
     /// <summary>Creates an estimator.</summary>
     /// <param name="evaluator">Trains the user's model and returns per-slice validation losses.</param>
@@ -195,24 +204,20 @@ public sealed class CurveEstimator : ICurveProvider
         }
         var o = _options;
         int slices = sliceSizes.Count;
-        int call = Interlocked.Increment(ref _calls) - 1;
         int total = TrainingCount(o.Method, slices, o.Points, o.Repeats);
         var clock = Stopwatch.StartNew();
         var sizes = sliceSizes.ToArray();
-        // losses[slice][point] summed over repeats; the subset size of a point is the same in every repeat.
-        var sum = new double[slices][];
-        for (int i = 0; i < slices; i++) sum[i] = new double[o.Points];
-        int done = 0;
-        progress?.Report(new EstimationProgress(0, total, o.Method));
-        SliceTunerLog.EstimationStarted(_logger, o.Method, slices, total);
-
+        // The subsets and seeds depend only on the options' seed and the slice sizes (no hidden state):
+        // estimating the same sizes twice gives the same trainings.
+        int sizeKey = SeedMixer.Mix(sizes);
+        var jobs = new List<SliceSample>(total);
         for (int r = 0; r < o.Repeats; r++)
         {
             // One permutation per slice and repeat; prefixes give nested subsets.
             var perms = new int[slices][];
             for (int i = 0; i < slices; i++)
             {
-                var rng = new Random(SeedMixer.Mix(o.Seed, call, r, i));
+                var rng = new Random(SeedMixer.Mix(o.Seed, sizeKey, r, i));
                 perms[i] = Enumerable.Range(0, sizes[i]).ToArray();
                 rng.Shuffle(perms[i]);
             }
@@ -220,12 +225,9 @@ public sealed class CurveEstimator : ICurveProvider
             {
                 for (int k = 0; k < o.Points; k++)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
                     var idx = new int[slices][];
                     for (int i = 0; i < slices; i++) idx[i] = perms[i][..SubsetSize(sizes[i], k, o)];
-                    var losses = Run(new SliceSample(idx, Seed(o.Seed, call, r, k, -1), o.Method, r, k, null), slices, cancellationToken);
-                    for (int i = 0; i < slices; i++) sum[i][k] += losses[i];
-                    progress?.Report(new EstimationProgress(++done, total, o.Method));
+                    jobs.Add(new SliceSample(idx, Seed(o.Seed, sizeKey, r, k, -1), o.Method, r, k, null));
                 }
             }
             else
@@ -234,15 +236,54 @@ public sealed class CurveEstimator : ICurveProvider
                 {
                     for (int k = 0; k < o.Points; k++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
                         var idx = new int[slices][];
                         for (int i = 0; i < slices; i++) idx[i] = i == j ? perms[i][..SubsetSize(sizes[i], k, o)] : perms[i];
-                        var losses = Run(new SliceSample(idx, Seed(o.Seed, call, r, k, j), o.Method, r, k, j), slices, cancellationToken);
-                        sum[j][k] += losses[j];
-                        progress?.Report(new EstimationProgress(++done, total, o.Method));
+                        jobs.Add(new SliceSample(idx, Seed(o.Seed, sizeKey, r, k, j), o.Method, r, k, j));
                     }
                 }
             }
+        }
+
+        progress?.Report(new EstimationProgress(0, total, o.Method));
+        SliceTunerLog.EstimationStarted(_logger, o.Method, slices, total);
+        var results = new IReadOnlyList<double>[jobs.Count];
+        int done = 0;
+        if (o.MaxDegreeOfParallelism == 1)
+        {
+            for (int t = 0; t < jobs.Count; t++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                results[t] = Run(jobs[t], slices, cancellationToken);
+                progress?.Report(new EstimationProgress(++done, total, o.Method));
+            }
+        }
+        else
+        {
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
+            try
+            {
+                Parallel.For(0, jobs.Count, parallel, t =>
+                {
+                    results[t] = Run(jobs[t], slices, cancellationToken);
+                    progress?.Report(new EstimationProgress(Interlocked.Increment(ref done), total, o.Method));
+                });
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count == 1)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+                throw;
+            }
+        }
+
+        // losses[slice][point] summed over repeats in job order (the same order as a sequential run,
+        // so the sums are bit-identical whatever the parallelism); a point's subset size is the same in every repeat.
+        var sum = new double[slices][];
+        for (int i = 0; i < slices; i++) sum[i] = new double[o.Points];
+        for (int t = 0; t < jobs.Count; t++)
+        {
+            var job = jobs[t];
+            if (job.TargetSlice is int j) sum[j][job.Point] += results[t][j];
+            else for (int i = 0; i < slices; i++) sum[i][job.Point] += results[t][i];
         }
 
         var fits = new CurveFit[slices];
@@ -263,7 +304,7 @@ public sealed class CurveEstimator : ICurveProvider
         return new CurveEstimate(sizes, fits, total, clock.Elapsed, o.Method);
     }
 
-    private static int Seed(int seed, int call, int repeat, int point, int slice) => SeedMixer.Mix(seed, call, repeat, point, slice, 17);
+    private static int Seed(int seed, int sizeKey, int repeat, int point, int slice) => SeedMixer.Mix(seed, sizeKey, repeat, point, slice, 17);
 
     private IReadOnlyList<double> Run(SliceSample sample, int slices, CancellationToken cancellationToken)
     {

@@ -61,6 +61,21 @@ public static class SliceLossEvaluator
         return new DelegateEvaluator(trainAndEvaluate);
     }
 
+    /// <summary>
+    /// An evaluator that trains a fresh model from <paramref name="modelFactory"/> with
+    /// <see cref="Training.SliceTrainer"/> on each sample and returns each slice's mean
+    /// cross-entropy on <paramref name="validation"/> (see <see cref="TrainerLossEvaluator"/>).
+    /// </summary>
+    /// <param name="modelFactory">Creates an untrained model; called once per training, after torch is seeded with the training's seed.</param>
+    /// <param name="train">All training rows the slices refer to (the caller keeps ownership).</param>
+    /// <param name="sliceRows">Per slice, its rows of <paramref name="train"/>; example j of slice i is <c>sliceRows[i][j]</c>. Read at each training, so appended rows count.</param>
+    /// <param name="validation">Validation rows; Slice Tuner slice i is its slice column i + 1 (column 0 is the base slice). The caller keeps ownership.</param>
+    /// <param name="configureTrainer">Sets epochs, batch size, optimizer, schedule (not the data or the seed, which the evaluator sets); null for the trainer's defaults.</param>
+    /// <exception cref="SliceDataException">The validation data does not have one non-empty slice per entry of <paramref name="sliceRows"/>.</exception>
+    public static TrainerLossEvaluator FromTrainer(Func<Models.ITrainableModel> modelFactory, Training.SliceDataset train, IReadOnlyList<IReadOnlyList<int>> sliceRows,
+        Training.SliceDataset validation, Action<Training.SliceTrainer>? configureTrainer = null) =>
+        new(modelFactory, train, sliceRows, validation, configureTrainer);
+
     private sealed class DelegateEvaluator(Func<SliceSample, CancellationToken, IReadOnlyList<double>> func) : ISliceLossEvaluator
     {
         public IReadOnlyList<double> TrainAndEvaluate(SliceSample sample, CancellationToken cancellationToken) => func(sample, cancellationToken);

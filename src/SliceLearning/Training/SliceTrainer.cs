@@ -67,6 +67,7 @@ public class SliceTrainer
     private string? _metricSetBy;
     private bool _restoreBest = true;
     private int? _seed;
+    private bool _seedTorch = true;
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IProgress<TrainingProgress>? _progress;
@@ -200,6 +201,32 @@ public class SliceTrainer
     public SliceTrainer WithSeed(int seed)
     {
         _seed = seed;
+        _seedTorch = true;
+        return this;
+    }
+
+    /// <summary>
+    /// Seeds only the shuffling; torch's generator is left as it is (for callers that seeded it
+    /// themselves before creating the model, e.g. the Slice Tuner loss evaluator, so the global
+    /// generator is seeded once per training).
+    /// </summary>
+    internal SliceTrainer WithShuffleSeed(int seed)
+    {
+        _seed = seed;
+        _seedTorch = false;
+        return this;
+    }
+
+    /// <summary>
+    /// Clips the gradients after every backward pass so that their global L2 norm (over all
+    /// parameters together, as one vector) is at most <paramref name="maxNorm"/> (default: no clipping).
+    /// </summary>
+    /// <param name="maxNorm">The largest allowed global gradient norm, a finite number &gt; 0 (1.0 is a common choice).</param>
+    public SliceTrainer WithGradientClipping(double maxNorm)
+    {
+        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient clipping norm must be a finite number > 0.");
+        _maxGradientNorm = maxNorm;
         return this;
     }
 
@@ -273,18 +300,6 @@ public class SliceTrainer
         ArgumentNullException.ThrowIfNull(coordinator);
         _parallel = coordinator.WorldSize > 1 ? new DataParallelSteps(coordinator) : null;
         return this;
-    }
-
-    /// <summary>Rescales the gradients of every step so that their global L2 norm is at most this value (null: no clipping).</summary>
-    internal double? MaxGradientNorm
-    {
-        get => _maxGradientNorm;
-        set
-        {
-            if (value is double v && !(v > 0 && double.IsFinite(v)))
-                throw new ArgumentOutOfRangeException(nameof(value), v, "The maximum gradient norm must be a positive finite number.");
-            _maxGradientNorm = value;
-        }
     }
 
     /// <summary>
@@ -384,7 +399,7 @@ public class SliceTrainer
                 double lr = _schedule.RateAt(epoch - 1, _epochs, _optimizer.LearningRate);
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 int epochSeed = EpochSeed(seed, epoch);
-                manual_seed(epochSeed);
+                if (_seedTorch) manual_seed(epochSeed);
                 for (int i = 0; i < order.Length; i++) order[i] = i;
                 new Random(epochSeed).Shuffle(order);
                 byte[]? epochStart = _divergence == DivergenceHandling.RestoreBestAndStop && state.BestWeights is null

@@ -184,3 +184,117 @@ public sealed class SyntheticSliceGeneratorTests
         Assert.Contains("Slices[3] ('bad-label'): Label must be 0, 1 or null (flip); got 2.", ex.Message);
     }
 }
+
+public sealed class StraddlingDiscTests
+{
+    [Theory]
+    [InlineData(0.3)]
+    [InlineData(0.7)]
+    [InlineData(0.5)]
+    public void StraddlingDisc_HasTheRequestedClassMix_AndStraddlesTheBoundary(double share)
+    {
+        var options = new SyntheticSliceOptions();
+        var disc = options.StraddlingDisc("s", along: -0.636, fraction: 0.03, positiveShare: share);
+        options.Slices = new List<SyntheticSliceRegion> { disc };
+        var generator = new SyntheticSliceGenerator(options);
+        var data = generator.Generate(20_000, seed: 3);
+        var members = Enumerable.Range(0, data.Count).Where(i => data.TrueSlices[i, 1]).ToArray();
+        Assert.Equal(600, members.Length);
+        double positives = members.Average(i => (double)data.Labels[i]);
+        Assert.InRange(positives, share - 0.06, share + 0.06);
+        // Flipped: every member's label is the opposite of the global boundary's.
+        Assert.All(members, i => Assert.Equal(1 - generator.BoundaryLabel(data.Points[i].X, data.Points[i].Y), data.Labels[i]));
+        // Placed along y = x near (-0.45, -0.45), within one radius of the line.
+        double distance = Math.Abs(disc.CenterY - disc.CenterX) / Math.Sqrt(2);
+        Assert.True(distance < disc.Extent, $"center ({disc.CenterX:F3}, {disc.CenterY:F3}) is {distance:F3} from the boundary, radius {disc.Extent:F3}");
+        Assert.InRange((disc.CenterX + disc.CenterY) / 2, -0.46, -0.44);
+    }
+
+    [Fact]
+    public void StraddlingDisc_AreaShare_MatchesTheSegmentFormula()
+    {
+        // Exact geometry: the share of the disc beyond the chord is the requested class-1 share.
+        var options = new SyntheticSliceOptions { BoundaryX = 2, BoundaryY = 1, BoundaryOffset = 0.2 };
+        var disc = options.StraddlingDisc("s", along: 0.1, fraction: 0.04, positiveShare: 0.25);
+        var rng = new Random(1);
+        int inside = 0, positive = 0;
+        while (inside < 200_000)
+        {
+            double x = disc.CenterX + (rng.NextDouble() * 2 - 1) * disc.Extent, y = disc.CenterY + (rng.NextDouble() * 2 - 1) * disc.Extent;
+            if (!disc.Contains(x, y)) continue;
+            inside++;
+            if (2 * x + y <= 0.2) positive++;   // class-0 side of the boundary becomes class 1 after the flip
+        }
+        Assert.Equal(0.25, positive / (double)inside, 2);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(double.NaN)]
+    public void StraddlingDisc_RejectsAShareThatDoesNotStraddle(double share)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new SyntheticSliceOptions().StraddlingDisc("s", 0, 0.03, share));
+        Assert.Equal("positiveShare", ex.ParamName);
+    }
+
+    [Fact]
+    public void PrecisionAndRecall_AreMet_AndFalsePositivesComeFromTheRing()
+    {
+        var options = new SyntheticSliceOptions { NoiseNeighborhood = 1.5, SfRecall = 0.8, SfPrecision = 0.75 };
+        options.Slices = new List<SyntheticSliceRegion> { options.StraddlingDisc("s1", -0.636, 0.02, 0.3), options.StraddlingDisc("s2", 0.636, 0.02, 0.7) };
+        var data = new SyntheticSliceGenerator(options).Generate(10_000, seed: 4);
+        foreach (int c in new[] { 1, 2 })
+        {
+            var region = options.Slices[c - 1];
+            int tp = 0, fp = 0, fn = 0;
+            for (int i = 0; i < data.Count; i++)
+            {
+                bool truth = data.TrueSlices[i, c], sf = data.SfSlices[i, c];
+                if (truth && sf) tp++;
+                else if (sf)
+                {
+                    fp++;
+                    double dx = data.Points[i].X - region.CenterX, dy = data.Points[i].Y - region.CenterY, d = Math.Sqrt(dx * dx + dy * dy);
+                    Assert.InRange(d, region.Extent * 0.999, 1.5 * region.Extent);   // the ring just outside the disc
+                }
+                else if (truth) fn++;
+            }
+            Assert.Equal(200, tp + fn);
+            Assert.Equal(160, tp);                                 // recall 0.8 of 200 members
+            Assert.Equal(53, fp);                                  // round(160 × 0.25 / 0.75)
+            Assert.Equal(0.75, tp / (double)(tp + fp), 2);
+        }
+    }
+
+    [Fact]
+    public void BenignSlices_DrawTheirSizeFromTheRange_AndCanBeExactOrNoisy()
+    {
+        var exact = new SyntheticSliceOptions { BenignSliceCount = 20, BenignSliceFraction = 0.01, BenignSliceMaxFraction = 0.05, BenignSfNoise = 0 };
+        var generator = new SyntheticSliceGenerator(exact);
+        var benign = generator.Regions.Where(r => !r.Critical).ToArray();
+        Assert.Equal(20, benign.Length);
+        Assert.All(benign, r => Assert.InRange(r.Fraction, 0.01, 0.05));
+        Assert.True(benign.Max(r => r.Fraction) - benign.Min(r => r.Fraction) > 0.02, "the sizes should spread over the range");
+        var data = generator.Generate(5000, seed: 2);
+        for (int c = 3; c < data.SfSlices.ColumnCount; c++) Assert.Equal(data.TrueSlices.Column(c), data.SfSlices.Column(c));
+
+        var noisy = new SyntheticSliceOptions { BenignSliceCount = 5, BenignSfRecall = 0.8, BenignSfPrecision = 0.75 };
+        var noisyData = new SyntheticSliceGenerator(noisy).Generate(10_000, seed: 2);
+        for (int c = 3; c < noisyData.SfSlices.ColumnCount; c++)
+        {
+            int members = noisyData.TrueSlices.MemberCount(c), kept = Enumerable.Range(0, noisyData.Count).Count(i => noisyData.TrueSlices[i, c] && noisyData.SfSlices[i, c]);
+            Assert.Equal(members - (int)Math.Round((1 - 0.8) * members, MidpointRounding.AwayFromZero), kept);
+        }
+    }
+
+    [Fact]
+    public void InvalidPrecisionRecallAndBenignRange_AreNamed()
+    {
+        var options = new SyntheticSliceOptions { SfRecall = 0, BenignSfPrecision = 1.5, BenignSliceFraction = 0.03, BenignSliceMaxFraction = 0.02 };
+        var ex = Assert.Throws<ArgumentException>(() => new SyntheticSliceGenerator(options));
+        Assert.Contains("SfRecall must be in (0, 1]; got 0.", ex.Message);
+        Assert.Contains("BenignSfPrecision must be in (0, 1]; got 1.5.", ex.Message);
+        Assert.Contains("BenignSliceMaxFraction must be in [BenignSliceFraction, 0.5]", ex.Message);
+    }
+}

@@ -58,7 +58,10 @@ public sealed class SliceAwareModelTests
         var defaults = new SliceAwareOptions();
         Assert.Null(defaults.ExpertSize);
         Assert.Equal(1.0, defaults.Temperature);
-        Assert.Equal(AttentionVariant.Full, defaults.Attention);
+        Assert.Equal(AttentionVariant.LearnedOdds, defaults.Attention);
+        Assert.Equal(AttentionBackpropagation.ExpertsOnly, defaults.Backpropagation);
+        var paper = new SliceAwareOptions().UsePaperAttention();
+        Assert.Equal((AttentionVariant.Full, AttentionBackpropagation.IndicatorsAndExperts, 1.0), (paper.Attention, paper.Backpropagation, paper.Temperature));
         Assert.Equal(1.0, defaults.PredictionLossWeight);
         Assert.Equal(1.0, defaults.SliceHeadLossWeight);
         Assert.Equal(1.0, defaults.IndicatorLossWeight);
@@ -70,7 +73,7 @@ public sealed class SliceAwareModelTests
         using var model = NewModel(numClasses: 3, configure: o => o.ExpertSize = 4);
         long d = 6, h = 4, m = 4, c = 3;
         long backbone = 3 * d + d;
-        long expected = backbone + (d * m + m) + (m * d * h + m * h) + (h * c + c) + (h * c + c);
+        long expected = backbone + (d * m + m) + (m * d * h + m * h) + (h * c + c) + (h * c + c) + (m - 1); // + LearnedOdds' slice scores
         Assert.Equal(expected, model.ParameterCount());
         manual_seed(1);
         using var vanilla = VanillaModel.Create(nn.Sequential(nn.Linear(3, d), nn.ReLU()), d, 3);
@@ -157,6 +160,7 @@ public sealed class SliceAwareModelTests
     [InlineData(AttentionVariant.IndicatorOnly)]
     [InlineData(AttentionVariant.ConfidenceOnly)]
     [InlineData(AttentionVariant.Uniform)]
+    [InlineData(AttentionVariant.LearnedOdds)]
     public void Gradients_ReachEveryComponent(AttentionVariant variant)
     {
         using var model = NewModel(configure: o => o.Attention = variant);

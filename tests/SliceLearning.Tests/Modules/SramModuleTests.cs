@@ -115,6 +115,64 @@ public sealed class SramModuleTests
         if (variant == AttentionVariant.Uniform) Assert.All(actual, v => Assert.Equal(1.0 / 3, v, 6));
     }
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.5)]
+    public void LearnedOdds_BaseScoresZero_SlicesAddIndicatorLogConfidenceAndLearnedScore(double temperature)
+    {
+        float[] q = { 4f, -1f, 0.5f };             // the base indicator logit is ignored
+        float[] logits = { 0f, 0.5f, 2f, -1f, 1f, 1f };
+        float[] learned = { 0.25f, -0.5f };
+        using var qt = tensor(q, new long[] { 1, 3 });
+        using var pt = tensor(logits, new long[] { 1, 3, 2 });
+        using var bt = tensor(learned);
+        using var weights = SliceAttention.Weights(qt, pt, AttentionVariant.LearnedOdds, temperature, bt);
+        static double LogMaxSoftmax(double a, double b) => Math.Max(a, b) - Math.Log(Math.Exp(a) + Math.Exp(b));
+        double[] scores =
+        {
+            0,
+            q[1] + LogMaxSoftmax(2, -1) + learned[0],
+            q[2] + LogMaxSoftmax(1, 1) + learned[1],
+        };
+        double[] exp = scores.Select(v => Math.Exp(v / temperature)).ToArray();
+        var actual = weights.data<float>().ToArray();
+        for (int i = 0; i < 3; i++) Assert.Equal(exp[i] / exp.Sum(), actual[i], 5);
+        // The confidence term is bounded: at most 0, at least -log C.
+        using var confidence = SliceAttention.LogConfidence(pt);
+        Assert.All(confidence.data<float>().ToArray(), v => Assert.InRange(v, -Math.Log(2) - 1e-6, 0));
+    }
+
+    [Theory]
+    [InlineData(AttentionBackpropagation.ExpertsOnly, false)]
+    [InlineData(AttentionBackpropagation.IndicatorsAndExperts, true)]
+    public void Backpropagation_DecidesWhetherThePredictionReachesTheIndicators(AttentionBackpropagation mode, bool reaches)
+    {
+        manual_seed(5);
+        using var sram = new SliceResidualAttention(3, 4, 4, 2, AttentionVariant.LearnedOdds, backpropagation: mode);
+        Assert.NotNull(sram.SliceScores);
+        using var z = randn(8, 4);
+        using var output = sram.call(z);
+        using var loss = output.Logits.sum();
+        loss.backward();
+        var indicatorGradient = sram.IndicatorHeads.weight!.grad;
+        double norm = indicatorGradient is null ? 0 : indicatorGradient.abs().sum().item<float>();
+        Assert.Equal(reaches, norm > 0);
+        Assert.True(sram.ExpertProjections.Weight.grad!.abs().sum().item<float>() > 0, "the experts always learn from the prediction");
+        Assert.True(sram.SliceScores!.grad!.abs().sum().item<float>() > 0, "the learned slice scores learn from the prediction");
+    }
+
+    [Fact]
+    public void OnlyLearnedOdds_HasLearnedSliceScores()
+    {
+        using var full = new SliceResidualAttention(3, 4, 4, 2, AttentionVariant.Full);
+        Assert.Null(full.SliceScores);
+        Assert.DoesNotContain(full.named_parameters(), p => p.name.Contains("slice_score"));
+        using var odds = new SliceResidualAttention(3, 4, 4, 2);
+        Assert.Equal(AttentionVariant.LearnedOdds, odds.Attention);
+        Assert.Equal(new long[] { 2 }, odds.SliceScores!.shape);
+        Assert.Equal(0f, odds.SliceScores.abs().sum().item<float>());
+    }
+
     [Fact]
     public void InvalidSizes_AndTemperature_AreRejected()
     {

@@ -19,7 +19,7 @@ public sealed class ModelCheckpointTests : IDisposable
     {
         manual_seed(seed);
         var model = SliceAwareModel.Create(TwoDiscTask.Backbone(), 13, 2, TwoDiscTask.Slices.SliceNames,
-            o => { o.ExpertSize = 7; o.Temperature = 0.5; o.Attention = AttentionVariant.ConfidenceOnly; o.IndicatorLossWeight = 2; });
+            o => { o.ExpertSize = 7; o.Temperature = 0.5; o.Attention = AttentionVariant.ConfidenceOnly; o.IndicatorLossWeight = 2; o.Backpropagation = AttentionBackpropagation.IndicatorsAndExperts; o.SliceHeadNormalization = SliceHeadNormalization.PerSlice; });
         using var data = TwoDiscTask.Dataset(200, seed: seed);
         SliceTrainer.For(model).WithData(data).WithEpochs(2).WithSeed(seed).Fit();
         return model;
@@ -37,6 +37,8 @@ public sealed class ModelCheckpointTests : IDisposable
         Assert.Equal(7, loaded.ExpertSize);
         Assert.Equal(0.5, loaded.Options.Temperature);
         Assert.Equal(AttentionVariant.ConfidenceOnly, loaded.Options.Attention);
+        Assert.Equal(AttentionBackpropagation.IndicatorsAndExperts, loaded.Options.Backpropagation);
+        Assert.Equal(SliceHeadNormalization.PerSlice, loaded.Options.SliceHeadNormalization);
         Assert.Equal(2.0, loaded.Options.IndicatorLossWeight);
         using var x = rand(50, 2) * 2 - 1;
         var (p1, c1) = model.Predict(x);

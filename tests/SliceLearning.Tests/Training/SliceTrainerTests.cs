@@ -114,6 +114,32 @@ public sealed class SliceTrainerTests
     }
 
     [Fact]
+    public void GradientClipping_BoundsEveryStep()
+    {
+        // Plain SGD moves each parameter by lr × gradient: with the global norm clipped to 1e-4, the
+        // whole parameter vector moves by at most lr × 1e-4 per step; unclipped it moves far more.
+        using var train = TwoDiscTask.Dataset(64, seed: 1);
+        double Moved(double? clip)
+        {
+            using var model = NewSram();
+            var before = model.parameters().Select(p => p.detach().clone()).ToArray();
+            var trainer = SliceTrainer.For(model).WithData(train).WithEpochs(1).WithBatchSize(64).WithOptimizer(OptimizerOptions.Sgd(0.1)).WithSeed(1);
+            if (clip is double c) trainer = trainer.WithGradientClipping(c);
+            trainer.Fit();
+            double squared = model.parameters().Zip(before, (p, b) => (p.detach() - b).pow(2).sum().item<float>()).Sum();
+            foreach (var b in before) b.Dispose();
+            return Math.Sqrt(squared);
+        }
+        double clipped = Moved(1e-4), free = Moved(null);
+        Assert.True(clipped <= 0.1 * 1e-4 * 1.001, $"one clipped step moved the parameters by {clipped:G3}");
+        Assert.True(free > 100 * clipped, $"unclipped {free:G3} vs clipped {clipped:G3}");
+        using var other = NewSram();
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => SliceTrainer.For(other).WithGradientClipping(0));
+        Assert.Equal("maxNorm", ex.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SliceTrainer.For(other).WithGradientClipping(double.PositiveInfinity));
+    }
+
+    [Fact]
     public void Cancellation_StopsTraining()
     {
         using var train = TwoDiscTask.Dataset(200, seed: 1);

@@ -58,7 +58,9 @@ public sealed class SyntheticSliceGenerator
     /// Generates <paramref name="count"/> points. Each critical region gets exactly
     /// round(Fraction × count) points, uniform inside it; the rest are uniform outside all critical
     /// regions; the order is shuffled. Each SF drops round(noise × members) true members and adds as
-    /// many nearby non-members.
+    /// many nearby non-members (or, when a recall R or precision P is set, drops round((1 − R) × members)
+    /// and adds round(kept × (1 − P) / P)); the added ones come from a ring just outside the region
+    /// (<see cref="SyntheticSliceOptions.NoiseNeighborhood"/>).
     /// </summary>
     /// <param name="count">Number of points, at least 1.</param>
     /// <param name="seed">Seed for the points and SF noise.</param>
@@ -114,13 +116,27 @@ public sealed class SyntheticSliceGenerator
             }
             double noise = r.SfNoise ?? (r.Critical ? _options.SfNoise : _options.BenignSfNoise);
             noiseRates[c] = noise;
-            int flips = Math.Min((int)Math.Round(noise * members.Count, MidpointRounding.AwayFromZero), outside.Count);
-            if (flips == 0) continue;
-            foreach (int row in Sample(rng, members, flips)) sf[row, c] = false;
+            double? recall = r.SfRecall ?? (r.Critical ? _options.SfRecall : _options.BenignSfRecall);
+            double? precision = r.SfPrecision ?? (r.Critical ? _options.SfPrecision : _options.BenignSfPrecision);
+            int dropped, added;
+            if (recall is null && precision is null)
+            {
+                // One noise rate: as many misses as false positives, so precision = recall = 1 - noise.
+                dropped = added = Math.Min((int)Math.Round(noise * members.Count, MidpointRounding.AwayFromZero), outside.Count);
+            }
+            else
+            {
+                double rc = recall ?? 1 - noise, pr = precision ?? 1 - noise;
+                dropped = (int)Math.Round((1 - rc) * members.Count, MidpointRounding.AwayFromZero);
+                double kept = members.Count - dropped;
+                added = Math.Min((int)Math.Round(kept * (1 - pr) / pr, MidpointRounding.AwayFromZero), outside.Count);
+            }
+            if (dropped > 0) foreach (int row in Sample(rng, members, dropped)) sf[row, c] = false;
+            if (added == 0) continue;
             double reach = _options.NoiseNeighborhood * r.Extent;
             var near = outside.Where(o => o.Distance < reach).Select(o => o.Row).ToList();
-            if (near.Count < flips) near = outside.OrderBy(o => o.Distance).ThenBy(o => o.Row).Take(flips).Select(o => o.Row).ToList();
-            foreach (int row in Sample(rng, near, flips)) sf[row, c] = true;
+            if (near.Count < added) near = outside.OrderBy(o => o.Distance).ThenBy(o => o.Row).Take(added).Select(o => o.Row).ToList();
+            foreach (int row in Sample(rng, near, added)) sf[row, c] = true;
         }
         return new SyntheticSliceData(points.ToArray(), labels, SliceMatrix.FromRows(SliceNames, truth), SliceMatrix.FromRows(SliceNames, sf), noiseRates);
     }
@@ -146,11 +162,14 @@ public sealed class SyntheticSliceGenerator
     private static IEnumerable<SyntheticSliceRegion> PlaceBenign(SyntheticSliceOptions options)
     {
         var rng = new Random(options.LayoutSeed);
-        double e = Math.Sqrt(4 * options.BenignSliceFraction / Math.PI);
         for (int i = 1; i <= options.BenignSliceCount; i++)
         {
+            double fraction = options.BenignSliceMaxFraction is double max
+                ? options.BenignSliceFraction + rng.NextDouble() * (max - options.BenignSliceFraction)
+                : options.BenignSliceFraction;
+            double e = Math.Sqrt(4 * fraction / Math.PI);
             double cx = (rng.NextDouble() * 2 - 1) * (1 - e), cy = (rng.NextDouble() * 2 - 1) * (1 - e);
-            yield return new SyntheticSliceRegion($"benign_{i:D3}", SliceShape.Disc, cx, cy, options.BenignSliceFraction, Critical: false);
+            yield return new SyntheticSliceRegion($"benign_{i:D3}", SliceShape.Disc, cx, cy, fraction, Critical: false);
         }
     }
 }

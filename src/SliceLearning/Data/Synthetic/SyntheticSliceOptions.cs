@@ -53,6 +53,36 @@ public sealed class SyntheticSliceOptions
     public double BenignSfNoise { get; set; } = 0.15;
 
     /// <summary>
+    /// SF recall of critical slices without their own <see cref="SyntheticSliceRegion.SfRecall"/>, in (0, 1],
+    /// or null for 1 − the slice's noise rate.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    public double? SfRecall { get; set; }
+
+    /// <summary>
+    /// SF precision of critical slices without their own <see cref="SyntheticSliceRegion.SfPrecision"/>, in (0, 1],
+    /// or null for 1 − the slice's noise rate.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    public double? SfPrecision { get; set; }
+
+    /// <summary>SF recall of benign slices, in (0, 1], or null for 1 − <see cref="BenignSfNoise"/>.</summary>
+    /// <value>The default value is null.</value>
+    public double? BenignSfRecall { get; set; }
+
+    /// <summary>SF precision of benign slices, in (0, 1], or null for 1 − <see cref="BenignSfNoise"/>.</summary>
+    /// <value>The default value is null.</value>
+    public double? BenignSfPrecision { get; set; }
+
+    /// <summary>
+    /// The largest fraction of a random benign slice, in [<see cref="BenignSliceFraction"/>, 0.5]: each
+    /// benign slice's fraction is drawn uniformly between the two (from <see cref="LayoutSeed"/>).
+    /// Null: every benign slice has <see cref="BenignSliceFraction"/>.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    public double? BenignSliceMaxFraction { get; set; }
+
+    /// <summary>
     /// Where false-positive SF members are drawn from: non-members within this many extents
     /// (radius or half side) of a slice's center; the nearest ones when too few lie there.
     /// </summary>
@@ -78,6 +108,12 @@ public sealed class SyntheticSliceOptions
         if (!(SfNoise >= 0 && SfNoise < 1)) problems.Add($"SfNoise must be in [0, 1); got {F(SfNoise)}.");
         if (!(BenignSfNoise >= 0 && BenignSfNoise < 1)) problems.Add($"BenignSfNoise must be in [0, 1); got {F(BenignSfNoise)}.");
         if (!(NoiseNeighborhood > 1 && double.IsFinite(NoiseNeighborhood))) problems.Add($"NoiseNeighborhood must be finite and above 1; got {F(NoiseNeighborhood)}.");
+        CheckRate(nameof(SfRecall), SfRecall, problems);
+        CheckRate(nameof(SfPrecision), SfPrecision, problems);
+        CheckRate(nameof(BenignSfRecall), BenignSfRecall, problems);
+        CheckRate(nameof(BenignSfPrecision), BenignSfPrecision, problems);
+        if (BenignSliceMaxFraction is double max && !(max >= BenignSliceFraction && max <= 0.5))
+            problems.Add($"BenignSliceMaxFraction must be in [BenignSliceFraction, 0.5] = [{F(BenignSliceFraction)}, 0.5]; got {F(max)}.");
         if (Slices is not null)
         {
             if (Slices.Count + BenignSliceCount == 0) problems.Add("There are no slices: add a region to Slices or set BenignSliceCount.");
@@ -92,6 +128,8 @@ public sealed class SyntheticSliceOptions
                 if (!(s.Fraction > 0 && s.Fraction <= 0.5)) { problems.Add($"Slices[{i}] ('{s.Name}'): Fraction must be in (0, 0.5]; got {F(s.Fraction)}."); continue; }
                 if (s.Label is int label && label is not (0 or 1)) problems.Add($"Slices[{i}] ('{s.Name}'): Label must be 0, 1 or null (flip); got {label}.");
                 if (s.SfNoise is double noise && !(noise >= 0 && noise < 1)) problems.Add($"Slices[{i}] ('{s.Name}'): SfNoise must be in [0, 1); got {F(noise)}.");
+                CheckRate($"Slices[{i}] ('{s.Name}'): SfRecall", s.SfRecall, problems);
+                CheckRate($"Slices[{i}] ('{s.Name}'): SfPrecision", s.SfPrecision, problems);
                 double e = s.Extent;
                 if (Math.Abs(s.CenterX) + e > 1 || Math.Abs(s.CenterY) + e > 1)
                     problems.Add($"Slices[{i}] ('{s.Name}') at ({F(s.CenterX)}, {F(s.CenterY)}) with extent {F(e)} does not fit in [-1, 1]².");
@@ -123,7 +161,63 @@ public sealed class SyntheticSliceOptions
         BenignSfNoise = BenignSfNoise,
         NoiseNeighborhood = NoiseNeighborhood,
         LayoutSeed = LayoutSeed,
+        SfRecall = SfRecall,
+        SfPrecision = SfPrecision,
+        BenignSfRecall = BenignSfRecall,
+        BenignSfPrecision = BenignSfPrecision,
+        BenignSliceMaxFraction = BenignSliceMaxFraction,
     };
+
+    /// <summary>
+    /// A critical disc that straddles the global boundary with flipped labels inside, placed so that
+    /// <paramref name="positiveShare"/> of its area is class 1 after the flip (both classes occur in the slice).
+    /// </summary>
+    /// <param name="name">The slice name.</param>
+    /// <param name="along">
+    /// Where the disc sits along the boundary line: the signed distance from the line's point nearest the
+    /// origin, in the direction (BoundaryY, −BoundaryX) (for the default boundary y = x: towards (1, 1); 0.636 puts
+    /// a centred disc at about (0.45, 0.45)).
+    /// </param>
+    /// <param name="fraction">The slice's fraction of the points, in (0, 0.5].</param>
+    /// <param name="positiveShare">The share of class 1 inside the disc after the flip, in (0, 1).</param>
+    /// <returns>A region with <see cref="SyntheticSliceRegion.Label"/> null (flipped), ready for <see cref="Slices"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public SyntheticSliceRegion StraddlingDisc(string name, double along, double fraction, double positiveShare)
+    {
+        if (!(fraction > 0 && fraction <= 0.5)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The fraction must be in (0, 0.5].");
+        if (!(positiveShare > 0 && positiveShare < 1)) throw new ArgumentOutOfRangeException(nameof(positiveShare), positiveShare, "The positive share must be in (0, 1): a straddling disc holds both classes.");
+        if (!double.IsFinite(along)) throw new ArgumentOutOfRangeException(nameof(along), along, "The position along the boundary must be finite.");
+        double norm = Math.Sqrt(BoundaryX * BoundaryX + BoundaryY * BoundaryY);
+        if (!(norm > 0) || !double.IsFinite(norm)) throw new InvalidOperationException("The boundary (BoundaryX, BoundaryY) must be finite and not (0, 0).");
+        double nx = BoundaryX / norm, ny = BoundaryY / norm, d = BoundaryOffset / norm;
+        double radius = Math.Sqrt(4 * fraction / Math.PI);
+        // Class 1 after the flip = the part of the disc on the boundary's class-0 side. With the center at
+        // signed distance s on the class-1 side, that part is a circular segment at distance s from the center.
+        double s = positiveShare <= 0.5 ? radius * SegmentOffset(positiveShare) : -radius * SegmentOffset(1 - positiveShare);
+        double cx = nx * (d + s) + ny * along, cy = ny * (d + s) - nx * along;
+        return new SyntheticSliceRegion(name, SliceShape.Disc, cx, cy, fraction);
+    }
+
+    /// <summary>The share of a unit disc's area beyond a chord at distance h ∈ [0, 1] from the center.</summary>
+    internal static double SegmentShare(double h) => (Math.Acos(h) - h * Math.Sqrt(1 - h * h)) / Math.PI;
+
+    // h with SegmentShare(h) = share, for share in (0, 0.5]: bisection (SegmentShare falls from 0.5 to 0).
+    private static double SegmentOffset(double share)
+    {
+        double lo = 0, hi = 1;
+        for (int i = 0; i < 60; i++)
+        {
+            double mid = 0.5 * (lo + hi);
+            if (SegmentShare(mid) > share) lo = mid; else hi = mid;
+        }
+        return 0.5 * (lo + hi);
+    }
+
+    private static void CheckRate(string name, double? value, List<string> problems)
+    {
+        if (value is double v && !(v > 0 && v <= 1))
+            problems.Add($"{name} must be in (0, 1]; got {v.ToString("G6", CultureInfo.InvariantCulture)}.");
+    }
 
     // Conservative: bounding circles (a square's is its half diagonal).
     private static bool MayOverlap(SyntheticSliceRegion a, SyntheticSliceRegion b)

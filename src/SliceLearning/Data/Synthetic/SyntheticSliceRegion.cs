@@ -35,6 +35,14 @@ public enum SliceShape
 /// For a critical region: the class every point inside gets (the paper's research code sets a disc on the
 /// boundary to one class, so the boundary bulges around it), or null to flip each point's boundary label.
 /// </param>
+/// <param name="SfRecall">
+/// This slice's SF recall in (0, 1]: the fraction of true members the SF keeps. Null: 1 − the noise
+/// rate (see <paramref name="SfNoise"/>) unless the options set one.
+/// </param>
+/// <param name="SfPrecision">
+/// This slice's SF precision in (0, 1]: the SF adds non-members near the region until this fraction of
+/// its members are true ones. Null: 1 − the noise rate unless the options set one.
+/// </param>
 public sealed record SyntheticSliceRegion(
     string Name,
     SliceShape Shape,
@@ -43,7 +51,9 @@ public sealed record SyntheticSliceRegion(
     double Fraction,
     bool Critical = true,
     double? SfNoise = null,
-    int? Label = null)
+    int? Label = null,
+    double? SfRecall = null,
+    double? SfPrecision = null)
 {
     /// <summary>
     /// The region's radius (disc) or half side (square) for its <see cref="Fraction"/> of the square
