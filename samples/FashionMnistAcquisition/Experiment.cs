@@ -160,7 +160,8 @@ public static class Experiment
                         throw new ArgumentException($"Unknown method {method}; use Original, Uniform, Water filling, One-shot, Conservative, Moderate, Aggressive.");
                 }
             }
-            console.MarkupLineInterpolated($"seed {seed}: done in {seedClock.Elapsed.TotalSeconds:F0} s ({trainings} trainings so far)");
+            console.WriteLine($"seed {seed}: done in {seedClock.Elapsed.TotalSeconds:F0} s ({trainings} trainings so far); loss / avg EER / max EER: " +
+                string.Join("; ", methods.Select(m => FormattableString.Invariant($"{m} {results[m][^1].Metrics.Loss:F4} / {results[m][^1].Metrics.AverageEer:F4} / {results[m][^1].Metrics.MaxEer:F4}"))));
         }
 
         Report(console, options, train.ClassNames, initialSizes, methods, results, fitRows);

@@ -6,6 +6,7 @@ public sealed class TwoRankTrainingTests
     [Theory]
     [InlineData("vanilla")]
     [InlineData("sram")]
+    [InlineData("sram-per-slice")]
     public void TwoRanksOnHalfTheRowsEachMatchOneProcessOnAllRows(string model)
     {
         // One step per epoch: each rank's batch is its whole shard (200 rows), the reference's batch
@@ -54,5 +55,34 @@ public sealed class TwoRankTrainingTests
         Assert.NotEqual(0, outcome.ExitCode);
         Assert.Contains("rank 1 of 2 failed", outcome.StdErr);
         Assert.Contains("deliberate failure on rank 1", outcome.StdErr);
+    }
+}
+
+/// <summary>Slice Tuner curve estimation with its trainings dealt over 2 ranks.</summary>
+public sealed class TwoRankCurveEstimationTests
+{
+    [Fact]
+    public void CurvesEstimatedOnTwoRanksEqualTheSequentialEstimateExactly()
+    {
+        string Run(int ranks)
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"slicelearning-curves-{Guid.NewGuid():N}.json");
+            try
+            {
+                var outcome = MpiRun.Sample(ranks, $"--curves --rows 600 --epochs 3 --seed 4 --output \"{file}\"", TimeSpan.FromMinutes(3));
+                Assert.True(outcome.ExitCode == 0, $"exit {outcome.ExitCode}\n{outcome.StdOut}\n{outcome.StdErr}");
+                Assert.Contains($"8 trainings over {Math.Max(ranks, 1)} rank(s)", outcome.StdOut);
+                return File.ReadAllText(file);
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
+
+        string sequential = Run(0);
+        string twoRanks = Run(2);
+        Assert.Equal(sequential, twoRanks);      // every (size, loss) point, bit for bit
+        Assert.Contains("[", sequential);
     }
 }

@@ -148,6 +148,28 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>, IBackbone
         return scope.MoveToOuter(hidden);
     }
 
+    /// <summary>
+    /// Runs the embeddings and the first <paramref name="layers"/> transformer layers (0 = embeddings only)
+    /// and returns their token states [B, L, H]: the input of <see cref="BertTopLayers"/>.
+    /// </summary>
+    /// <param name="input">int64 [B, 3, L] (ids, attention mask, token types) or [B, L] ids.</param>
+    /// <param name="layers">How many of the lower layers to run, 0..<see cref="BertOptions.Layers"/>.</param>
+    public Tensor EncodeLowerLayers(Tensor input, int layers)
+    {
+        if (layers < 0 || layers > Options.Layers)
+            throw new ArgumentOutOfRangeException(nameof(layers), layers, $"layers must be in [0, {Options.Layers}] for this {Options.Layers}-layer encoder.");
+        using var scope = NewDisposeScope();
+        var (ids, mask, types) = SplitInput(input);
+        CheckTokens(ids, "input");
+        var x = embeddings.call(ids, types);
+        var additive = ((1.0f - mask.to(x.dtype)) * -10000.0f).unsqueeze(1).unsqueeze(2);
+        for (int i = 0; i < layers; i++) x = encoder.Layer(i).call(x, additive);
+        return scope.MoveToOuter(x);
+    }
+
+    /// <summary>The transformer layer <paramref name="index"/> (for copying into <see cref="BertTopLayers"/>).</summary>
+    internal BertLayer Layer(int index) => encoder.Layer(index);
+
     /// <summary>Pools token states [B, L, H] into [B, H] by <see cref="BertOptions.Pooling"/>.</summary>
     public Tensor Pool(Tensor hidden, Tensor attentionMask) => Pool(hidden, attentionMask, _pooling);
 
@@ -194,7 +216,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>, IBackbone
             throw new ArgumentException($"{name} has {ids.shape[1]} tokens, more than the {Options.MaxPositions} positions of the model; truncate the input.", name);
     }
 
-    private static Tensor MeanPool(Tensor hidden, Tensor mask)
+    internal static Tensor MeanPool(Tensor hidden, Tensor mask)
     {
         var m = mask.to(hidden.dtype).unsqueeze(-1);
         return (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
@@ -383,6 +405,8 @@ internal sealed class BertStack : nn.Module<Tensor, Tensor, Tensor>
         foreach (var l in layer) x = l.call(x, additiveMask);
         return scope.MoveToOuter(x);
     }
+
+    internal BertLayer Layer(int index) => layer[index];
 }
 
 internal sealed class BertPooler : nn.Module<Tensor, Tensor>

@@ -180,8 +180,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         if (_options.SliceHeadNormalization == SliceHeadNormalization.PerSlice)
         {
             // Each slice's mean over its members in the batch, averaged over the slices that have members
-            // (under data-parallel training: over this rank's rows).
-            var counts = mask.sum(0L);                                                   // [m]
+            // (under data-parallel training: the step's members over all ranks).
+            var counts = StepNormalization.SliceMembers(mask.sum(0L));                   // [m]
             var perSlice = perPair.mul(mask).sum(0L).div(counts.clamp_min(LossScalars.One));
             var present = counts.gt(LossScalars.Zero).to(perSlice.dtype).sum();
             sliceHead = perSlice.sum().div(present.clamp_min(LossScalars.One));

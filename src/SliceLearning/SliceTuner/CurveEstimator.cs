@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SliceLearning.Training.DataParallel;
 
 namespace SliceLearning.SliceTuner;
 
@@ -193,7 +194,38 @@ public sealed class CurveEstimator : ICurveProvider
 
     /// <inheritdoc />
     /// <exception cref="SliceDataException">A size is negative, or the evaluator returned the wrong number of losses.</exception>
-    public CurveEstimate Estimate(IReadOnlyList<int> sliceSizes, IProgress<EstimationProgress>? progress = null, CancellationToken cancellationToken = default)
+    public CurveEstimate Estimate(IReadOnlyList<int> sliceSizes, IProgress<EstimationProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Estimate(sliceSizes, group: null, progress, cancellationToken);
+
+    /// <summary>
+    /// Estimates the curves with the trainings spread over the ranks of <paramref name="group"/>
+    /// (training t runs on rank t mod N, with <see cref="CurveEstimationOptions.MaxDegreeOfParallelism"/>
+    /// workers on each) and the losses gathered: every rank gets the same estimate, equal to the
+    /// sequential one for the same seed. Collective: every rank calls it with the same sizes and
+    /// options. A failing training on one rank stops every rank.
+    /// </summary>
+    /// <param name="sliceSizes">Number of training examples available per slice.</param>
+    /// <param name="group">The ranks to spread the trainings over (e.g. <c>SliceLearning.Distributed.MpiSession</c>).</param>
+    /// <param name="progress">Receives this rank's completed trainings.</param>
+    /// <param name="cancellationToken">Cancels the estimation on this rank.</param>
+    public CurveEstimate Estimate(IReadOnlyList<int> sliceSizes, IDataParallelCoordinator? group, IProgress<EstimationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (group is null || group.WorldSize == 1) return EstimateCore(sliceSizes, null, progress, cancellationToken);
+        try
+        {
+            return EstimateCore(sliceSizes, group, progress, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // The other ranks wait for this rank's losses: stop them rather than leave them hanging.
+            group.Fail(e);
+            throw;
+        }
+    }
+
+    private CurveEstimate EstimateCore(IReadOnlyList<int> sliceSizes, IDataParallelCoordinator? group, IProgress<EstimationProgress>? progress,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sliceSizes);
         if (sliceSizes.Count == 0) throw new ArgumentException("At least one slice is needed.", nameof(sliceSizes));
@@ -248,9 +280,13 @@ public sealed class CurveEstimator : ICurveProvider
         SliceTunerLog.EstimationStarted(_logger, o.Method, slices, total);
         var results = new IReadOnlyList<double>[jobs.Count];
         int done = 0;
+        // Across ranks, training t belongs to rank t mod N; this rank runs only its own.
+        var mine = group is null
+            ? Enumerable.Range(0, jobs.Count).ToArray()
+            : Enumerable.Range(0, jobs.Count).Where(t => t % group.WorldSize == group.Rank).ToArray();
         if (o.MaxDegreeOfParallelism == 1)
         {
-            for (int t = 0; t < jobs.Count; t++)
+            foreach (int t in mine)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 results[t] = Run(jobs[t], slices, cancellationToken);
@@ -262,7 +298,7 @@ public sealed class CurveEstimator : ICurveProvider
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
             try
             {
-                Parallel.For(0, jobs.Count, parallel, t =>
+                Parallel.ForEach(mine, parallel, t =>
                 {
                     results[t] = Run(jobs[t], slices, cancellationToken);
                     progress?.Report(new EstimationProgress(Interlocked.Increment(ref done), total, o.Method));
@@ -274,6 +310,8 @@ public sealed class CurveEstimator : ICurveProvider
                 throw;
             }
         }
+
+        if (group is not null) GatherLosses(group, results, slices);
 
         // losses[slice][point] summed over repeats in job order (the same order as a sequential run,
         // so the sums are bit-identical whatever the parallelism); a point's subset size is the same in every repeat.
@@ -302,6 +340,22 @@ public sealed class CurveEstimator : ICurveProvider
         clock.Stop();
         SliceTunerLog.EstimationFinished(_logger, total, clock.Elapsed.TotalSeconds);
         return new CurveEstimate(sizes, fits, total, clock.Elapsed, o.Method);
+    }
+
+    /// <summary>
+    /// Fills in the other ranks' losses. Each loss is summed with zeros from the ranks that did not
+    /// run its training, which is exact: every rank ends with the sequential run's numbers.
+    /// </summary>
+    private static void GatherLosses(IDataParallelCoordinator group, IReadOnlyList<double>[] results, int slices)
+    {
+        var flat = new double[results.Length * slices];
+        for (int t = 0; t < results.Length; t++)
+        {
+            if (results[t] is not { } losses) continue;
+            for (int i = 0; i < slices; i++) flat[t * slices + i] = losses[i];
+        }
+        group.SumInPlace(flat);
+        for (int t = 0; t < results.Length; t++) results[t] = flat.AsSpan(t * slices, slices).ToArray();
     }
 
     private static int Seed(int seed, int sizeKey, int repeat, int point, int slice) => SeedMixer.Mix(seed, sizeKey, repeat, point, slice, 17);

@@ -35,12 +35,16 @@ public sealed class LearningRateSchedule
         return new($"exponential({gamma})", (epoch, _, lr) => lr * Math.Pow(gamma, epoch));
     }
 
-    /// <summary>Cosine annealing from the base rate (first epoch) to <paramref name="minimum"/> (last epoch).</summary>
+    /// <summary>
+    /// Cosine annealing from the base rate (first epoch) towards <paramref name="minimum"/>, which
+    /// would be reached one epoch after the last (PyTorch's <c>CosineAnnealingLR</c> with
+    /// <c>T_max</c> = epochs), so every epoch trains, also with the default minimum 0.
+    /// </summary>
     public static LearningRateSchedule Cosine(double minimum = 0)
     {
         if (!(minimum >= 0) || double.IsInfinity(minimum)) throw new ArgumentOutOfRangeException(nameof(minimum), minimum, "The minimum rate must be a finite number >= 0.");
         return new($"cosine({minimum})", (epoch, epochs, lr) =>
-            epochs <= 1 ? lr : minimum + (lr - minimum) * 0.5 * (1 + Math.Cos(Math.PI * epoch / (epochs - 1))));
+            minimum + (lr - minimum) * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs)));
     }
 
     /// <summary>A custom schedule: <paramref name="rate"/>(zeroBasedEpoch, epochs, baseRate) returns the epoch's rate.</summary>

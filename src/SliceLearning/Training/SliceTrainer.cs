@@ -378,7 +378,7 @@ public class SliceTrainer
         int totalRows = shardSizes.Sum();
         int stepsPerEpoch = DataParallelSteps.StepsPerEpoch(shardSizes, _batchSize);
         _parallel?.BroadcastWeights(module);
-        int[] rowPairs = _parallel is null ? [] : MemberPairsPerRow(train);
+        bool[][] rowMembership = _parallel is null ? [] : MembershipRows(train);
 
         using var optimizer = CreateOptimizer(module);
         var step = new TrainingStep(_model, optimizer) { MaxGradientNorm = _maxGradientNorm };
@@ -407,7 +407,7 @@ public class SliceTrainer
 
                 var (epochLoss, divergence) = _parallel is null
                     ? RunEpoch(train, order, device, step, epoch, cancellationToken)
-                    : RunParallelEpoch(train, order, rowPairs, stepsPerEpoch, totalRows, device, optimizer, epoch, cancellationToken);
+                    : RunParallelEpoch(train, order, rowMembership, stepsPerEpoch, totalRows, device, optimizer, epoch, cancellationToken);
                 if (divergence is not null)
                 {
                     if (_divergence == DivergenceHandling.Throw) throw divergence;
@@ -526,13 +526,13 @@ public class SliceTrainer
     }
 
     /// <summary>One data-parallel pass: every rank takes the same number of steps (some with no rows).</summary>
-    private (double Loss, TrainingDivergedException? Divergence) RunParallelEpoch(SliceDataset train, int[] order, int[] rowPairs, int stepsPerEpoch, int totalRows,
+    private (double Loss, TrainingDivergedException? Divergence) RunParallelEpoch(SliceDataset train, int[] order, bool[][] rowMembership, int stepsPerEpoch, int totalRows,
         Device device, optim.Optimizer optimizer, int epoch, CancellationToken cancellationToken)
     {
         var parallel = _parallel!;
         var module = _model.Module;
         var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
-        var stepCounts = parallel.AgreeOnEpoch(order, rowPairs, stepsPerEpoch, _batchSize);
+        var stepCounts = parallel.AgreeOnEpoch(order, rowMembership, train.Slices.ColumnCount, stepsPerEpoch, _batchSize);
         double lossSum = 0;
         int firstBad = 0;
         for (int s = 0; s < stepsPerEpoch; s++)
@@ -598,10 +598,15 @@ public class SliceTrainer
         return contribution;
     }
 
-    private static int[] MemberPairsPerRow(SliceDataset data)
+    private static bool[][] MembershipRows(SliceDataset data)
     {
-        using var scope = NewDisposeScope();
-        return data.Membership.sum(1).to(ScalarType.Int32).data<int>().ToArray();
+        var rows = new bool[data.Count][];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            rows[r] = new bool[data.Slices.ColumnCount];
+            for (int c = 0; c < rows[r].Length; c++) rows[r][c] = data.Slices[r, c];
+        }
+        return rows;
     }
 
     private double Validate(SliceDataset validation, Device device, ValidationMetric metric)

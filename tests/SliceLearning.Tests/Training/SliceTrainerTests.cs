@@ -107,9 +107,11 @@ public sealed class SliceTrainerTests
             .WithLearningRateSchedule(LearningRateSchedule.Step(everyEpochs: 2, gamma: 0.5)).WithProgress(progress).Fit();
         Assert.Equal(new[] { 0.1, 0.1, 0.05, 0.05 }, progress.Reports.Select(r => Math.Round(r.LearningRate, 10)));
         var cosine = LearningRateSchedule.Cosine(minimum: 0.0);
-        Assert.Equal(1.0, cosine.RateAt(0, 3, 1.0), 10);
-        Assert.Equal(0.5, cosine.RateAt(1, 3, 1.0), 10);
-        Assert.Throws<InvalidOperationException>(() => cosine.RateAt(2, 3, 1.0));   // 0 is not a usable rate
+        Assert.Equal(1.0, cosine.RateAt(0, 2, 1.0), 10);
+        Assert.Equal(0.5, cosine.RateAt(1, 2, 1.0), 10);   // the last epoch still trains: the minimum comes one epoch later
+        Assert.Equal(0.25, cosine.RateAt(2, 3, 1.0), 10);
+        Assert.Equal(1.0, cosine.RateAt(0, 1, 1.0), 10);
+        Assert.Throws<InvalidOperationException>(() => LearningRateSchedule.Custom("zero", (_, _, _) => 0).RateAt(0, 3, 1.0));   // 0 is not a usable rate
         Assert.Equal(0.81, LearningRateSchedule.Exponential(0.9).RateAt(2, 5, 1.0), 10);
     }
 

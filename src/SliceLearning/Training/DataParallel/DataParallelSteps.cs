@@ -45,24 +45,39 @@ internal sealed class DataParallelSteps
         shardSizes.Max(n => (n + batchSize - 1) / batchSize);
 
     /// <summary>
-    /// Rows and member pairs that all ranks take in each step of an epoch, agreed in one collective
-    /// at the start of the epoch. <paramref name="order"/> is this rank's shuffled row order and
-    /// <paramref name="rowPairs"/> each local row's number of slice memberships (base included).
+    /// Rows, member pairs and per-slice members that all ranks take in each step of an epoch, agreed
+    /// in one collective at the start of the epoch. <paramref name="order"/> is this rank's shuffled
+    /// row order and <paramref name="membership"/> each local row's slice memberships (base first).
     /// </summary>
-    internal StepNormalization.StepCounts[] AgreeOnEpoch(int[] order, int[] rowPairs, int steps, int batchSize)
+    internal StepNormalization.StepCounts[] AgreeOnEpoch(int[] order, bool[][] membership, int columns, int steps, int batchSize)
     {
-        var values = new double[2 * steps];
+        int width = 2 + columns;
+        var values = new double[width * steps];
         for (int s = 0; s < steps; s++)
         {
             int start = s * batchSize, end = Math.Min(order.Length, start + batchSize);
-            long pairs = 0;
-            for (int i = start; i < end; i++) pairs += rowPairs[order[i]];
-            values[2 * s] = Math.Max(0, end - start);
-            values[2 * s + 1] = pairs;
+            int at = width * s;
+            values[at] = Math.Max(0, end - start);
+            for (int i = start; i < end; i++)
+            {
+                var row = membership[order[i]];
+                for (int c = 0; c < columns; c++)
+                {
+                    if (!row[c]) continue;
+                    values[at + 1]++;
+                    values[at + 2 + c]++;
+                }
+            }
         }
         _group.SumInPlace(values);
         var counts = new StepNormalization.StepCounts[steps];
-        for (int s = 0; s < steps; s++) counts[s] = new StepNormalization.StepCounts((long)values[2 * s], (long)values[2 * s + 1]);
+        for (int s = 0; s < steps; s++)
+        {
+            int at = width * s;
+            var members = new long[columns];
+            for (int c = 0; c < columns; c++) members[c] = (long)values[at + 2 + c];
+            counts[s] = new StepNormalization.StepCounts((long)values[at], (long)values[at + 1], members);
+        }
         return counts;
     }
 

@@ -1,3 +1,5 @@
+using TorchSharp;
+
 namespace SliceLearning.Training.DataParallel;
 
 /// <summary>
@@ -11,7 +13,10 @@ internal static class StepNormalization
     [ThreadStatic]
     private static StepCounts? _current;
 
-    internal readonly record struct StepCounts(long Rows, long MemberPairs);
+    /// <param name="Rows">Rows all ranks take in the step.</param>
+    /// <param name="MemberPairs">(row, slice) memberships in the step, base slice included.</param>
+    /// <param name="SliceMembers">Members of each slice (base first) in the step.</param>
+    internal readonly record struct StepCounts(long Rows, long MemberPairs, long[] SliceMembers);
 
     /// <summary>Sets the step's global counts on this thread until the returned scope ends.</summary>
     internal static Scope Use(StepCounts counts)
@@ -29,6 +34,10 @@ internal static class StepNormalization
 
     /// <summary>The step's member pairs over all ranks, or <paramref name="local"/> outside data-parallel training.</summary>
     internal static long MemberPairs(long local) => _current?.MemberPairs ?? local;
+
+    /// <summary>Each slice's members in the step over all ranks [m], or <paramref name="local"/> outside data-parallel training.</summary>
+    internal static torch.Tensor SliceMembers(torch.Tensor local) =>
+        _current is { } counts ? torch.tensor(Array.ConvertAll(counts.SliceMembers, c => (float)c), dtype: local.dtype, device: local.device) : local;
 
     internal readonly struct Scope(StepCounts? previous) : IDisposable
     {
