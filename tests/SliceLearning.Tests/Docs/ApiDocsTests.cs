@@ -15,7 +15,7 @@ public sealed class ApiDocsTests
             .Where(name => !api.Contains("`" + name + "`", StringComparison.Ordinal) && !api.Contains("`" + name + "<", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .ToArray();
-        Assert.True(missing.Length == 0, "Public types missing from docs/api.md: " + string.Join(", ", missing));
+        Assert.True(missing.Length == 0, "Public types missing from docs/api.md (after a build, python3 scripts/api-docs.py regenerates it): " + string.Join(", ", missing));
     }
 
     [Fact]
