@@ -139,20 +139,19 @@ public sealed class SliceWorkflow<T>
     private PlanningResult PlanAndAcquire(IProgress<WorkflowProgress>? progress, CancellationToken ct)
     {
         var o = _options;
-        var slices = _data.PlanningSlices ?? _data.Slices;
         var pool = _data.AcquisitionPool!;
+        var slices = PlanningSliceSet();
         int k = slices.Count;
         var sliceNames = slices.Select(s => s.Name).ToArray();
 
-        // All candidate training rows: the training set, then the pool.
+        // All candidate training rows: the training set, then the pool. Each row belongs to its first member slice.
         var all = _data.Train.Concat(pool).ToArray();
         using var data = SliceDataset.From(all, _data.Featurize, _data.Label, slices);
         using var valid = SliceDataset.From(_data.Validation, _data.Featurize, _data.Label, slices);
         using var test = SliceDataset.From(_data.Test, _data.Featurize, _data.Label, slices);
         int nTrain = _data.Train.Count;
         var owner = FirstMemberSlice(data.Slices);
-        var fixedRows = Enumerable.Range(0, nTrain).Where(r => owner[r] < 0).ToArray();
-        var training = Enumerable.Range(0, k).Select(i => Enumerable.Range(0, nTrain).Where(r => owner[r] == i).ToList()).ToArray();
+        var training = Enumerable.Range(0, k).Select(i => (IReadOnlyList<int>)Enumerable.Range(0, nTrain).Where(r => owner[r] == i).ToArray()).ToArray();
         var pools = Enumerable.Range(0, k).Select(i => Enumerable.Range(nTrain, pool.Count).Where(r => owner[r] == i).ToArray()).ToArray();
         var sizes = training.Select(t => t.Count).ToArray();
         for (int i = 0; i < k; i++)
@@ -166,13 +165,9 @@ public sealed class SliceWorkflow<T>
         }
         long inputWidth = data.Features.shape[1];
 
-        // Learning curves on the validation set.
-        int total = CurveEstimator.TrainingCount(EstimationMethod.Amortized, k, o.CurvePoints, o.CurveRepeats);
-        var evaluator = SliceLossEvaluator.Create((sample, token) =>
-        {
-            var rows = fixedRows.Concat(sample.Indices.SelectMany((idx, i) => idx.Select(j => training[i][j]))).ToArray();
-            return TrainAndMeasure(data, rows, valid, inputWidth, sample.Seed, token).SliceLosses;
-        });
+        // Learning curves on the validation set: each training is a fresh vanilla model through SliceTrainer.
+        var evaluator = SliceLossEvaluator.FromTrainer(() => CreateVanillaUnseeded(inputWidth), data, training, valid,
+            t => t.WithEpochs(o.Epochs).WithBatchSize(o.BatchSize).WithOptimizer(o.Optimizer).WithLogging(_loggerFactory));
         var estimator = new CurveEstimator(evaluator, new CurveEstimationOptions { Points = o.CurvePoints, Repeats = o.CurveRepeats, Seed = o.Seed },
             _loggerFactory.CreateLogger<CurveEstimator>());
         var estimate = estimator.Estimate(sizes,
@@ -195,7 +190,7 @@ public sealed class SliceWorkflow<T>
         foreach (var (name, amounts) in methods)
         {
             var acquired = new int[k];
-            var rows = new List<int>(fixedRows);
+            var rows = new List<int>();
             for (int i = 0; i < k; i++)
             {
                 rows.AddRange(training[i]);
@@ -208,7 +203,8 @@ public sealed class SliceWorkflow<T>
             for (int r = 0; r < o.EvaluationRepeats; r++)
             {
                 progress?.Report(new WorkflowProgress(WorkflowStage.Acquire, step++, steps, $"retraining with the {name} data, seed {r + 1}/{o.EvaluationRepeats}"));
-                perSeed.Add(TrainAndMeasure(data, rows.ToArray(), test, inputWidth, o.Seed + 1000 * (r + 1), ct));
+                var losses = evaluator.TrainAndMeasure(rows, o.Seed + 1000 * (r + 1), test, ct);
+                perSeed.Add(SliceLossMetrics.From(losses[1..], losses[0]));
             }
             var mean = new SliceLossMetrics(perSeed.Average(m => m.Loss), perSeed.Average(m => m.AverageEer), perSeed.Average(m => m.MaxEer),
                 Enumerable.Range(0, k).Select(i => perSeed.Average(m => m.SliceLosses[i])).ToArray());
@@ -216,24 +212,6 @@ public sealed class SliceWorkflow<T>
         }
         progress?.Report(new WorkflowProgress(WorkflowStage.Acquire, steps, steps, "done"));
         return new PlanningResult(sliceNames, sizes, poolSizes, estimate, curves, replaced, plan, uniform, outcomes, o.Lambda);
-    }
-
-    /// <summary>Trains a fresh vanilla model on rows of <paramref name="data"/> and measures mean cross-entropy per slice and overall on <paramref name="eval"/>.</summary>
-    private SliceLossMetrics TrainAndMeasure(SliceDataset data, int[] rows, SliceDataset eval, long inputWidth, int seed, CancellationToken ct)
-    {
-        using var subset = data.Subset(rows);
-        using var model = CreateVanilla(inputWidth, seed);
-        Fit(model, subset, null, seed, WorkflowStage.EstimateCurves, null, ct, earlyStopping: false);
-        var (probabilities, _) = model.Predict(eval.Features);
-        using (probabilities)
-        {
-            using var scope = NewDisposeScope();
-            var perRow = nn.functional.nll_loss(probabilities.clamp_min(1e-12).log(), eval.Labels, reduction: nn.Reduction.None).data<float>().ToArray();
-            int k = eval.Slices.SliceCount;
-            var losses = new double[k];
-            for (int i = 0; i < k; i++) losses[i] = eval.Slices.Members(i + 1).Average(r => (double)perRow[r]);
-            return SliceLossMetrics.From(losses, perRow.Average(v => (double)v));
-        }
     }
 
     /// <summary>
@@ -303,8 +281,25 @@ public sealed class SliceWorkflow<T>
     private VanillaModel CreateVanilla(long inputWidth, int seed)
     {
         manual_seed(seed);
+        return CreateVanillaUnseeded(inputWidth);
+    }
+
+    private VanillaModel CreateVanillaUnseeded(long inputWidth)
+    {
         var (backbone, width) = CreateBackbone(inputWidth);
         return VanillaModel.Create(backbone, width, _data.NumClasses);
+    }
+
+    /// <summary>The planning slices, with a catch-all slice for training rows in none of them (Slice Tuner's slices partition the data).</summary>
+    private SliceSet<T> PlanningSliceSet()
+    {
+        var slices = _data.PlanningSlices ?? _data.Slices;
+        var sfs = slices.ToArray();
+        bool uncovered = _data.Train.Concat(_data.AcquisitionPool ?? []).Any(x => !sfs.Any(f => f.IsMember(x)));
+        if (!uncovered) return slices;
+        string name = "other";
+        for (int i = 2; sfs.Any(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)); i++) name = $"other_{i}";
+        return SliceSet.For<T>().AddRange(sfs).Add(name, x => !sfs.Any(f => f.IsMember(x))).Build();
     }
 
     private (nn.Module<Tensor, Tensor> Module, long Width) CreateBackbone(long inputWidth)

@@ -36,9 +36,9 @@ public sealed class SliceWorkflowData<T>
     public required SliceSet<T> Slices { get; init; }
 
     /// <summary>
-    /// The slices the planner allocates new data to; null uses <see cref="Slices"/>. They should
-    /// partition the data: a training or pool example counts for its first member slice only, and
-    /// training examples in none of them stay in every training run.
+    /// The slices the planner allocates new data to; null uses <see cref="Slices"/>. Slice Tuner's
+    /// slices partition the data: a training or pool example counts for its first member slice only,
+    /// and when some examples are in none of them, a catch-all slice "other" is added.
     /// </summary>
     public SliceSet<T>? PlanningSlices { get; init; }
 
