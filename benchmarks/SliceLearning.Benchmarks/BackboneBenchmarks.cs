@@ -76,7 +76,7 @@ public class BackboneBenchmarks
         long width = ((IBackbone)_backbone).OutputWidth;
         _head = nn.Linear(width, 2);
         _labels = randint(0, 2, new long[] { Batch }, dtype: ScalarType.Int64);
-        _optimizer = optim.AdamW(_backbone.parameters().Concat(_head.parameters()), lr: 1e-5);
+        _optimizer = SliceLearning.Training.OptimizerOptions.AdamW(1e-5).CreateOptimizer(_backbone.parameters().Concat(_head.parameters()));
     }
 
     internal static Tensor MiniLmInput(long batch, long length)
@@ -157,7 +157,7 @@ public class SramOverMiniLmBenchmarks
         Common();
         var model = VanillaModel.Create(BertEncoder.LoadMiniLm(), numClasses: 2);
         _model = model;
-        _optimizer = optim.AdamW(model.parameters(), lr: 1e-5);
+        _optimizer = SliceLearning.Training.OptimizerOptions.AdamW(1e-5).CreateOptimizer(model.parameters());
     }
 
     [GlobalSetup(Target = nameof(Sram))]
@@ -167,7 +167,7 @@ public class SramOverMiniLmBenchmarks
         var names = Enumerable.Range(0, Slices).Select(i => $"slice{i}").ToArray();
         var model = SliceAwareModel.Create(BertEncoder.LoadMiniLm(), numClasses: 2, names, o => o.ExpertSize = 128);
         _model = model;
-        _optimizer = optim.AdamW(model.parameters(), lr: 1e-5);
+        _optimizer = SliceLearning.Training.OptimizerOptions.AdamW(1e-5).CreateOptimizer(model.parameters());
     }
 
     [GlobalCleanup]

@@ -102,7 +102,7 @@ public static class Features
         string tmp = file + ".tmp";
         using (var w = new BinaryWriter(File.Create(tmp)))
         {
-            w.Write(t.dim());
+            w.Write((int)t.dim());
             foreach (long d in t.shape) w.Write(d);
             var data = t.data<float>().ToArray();
             var bytes = new byte[data.Length * sizeof(float)];

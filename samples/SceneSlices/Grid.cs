@@ -10,7 +10,7 @@ public static class Grid
 {
     public static void Save(string path, SceneSplit test, SliceAwareModel model, IReadOnlyList<string> rows, int perRow = 6)
     {
-        int size = test.Scenes[0].Size, cell = 96, label = 64, caption = 30;
+        int size = test.Scenes[0].Size, cell = size <= 64 ? size : 96, column = Math.Max(cell, 104), label = 56, caption = 26;
         var picks = rows.Select(slice =>
         {
             var members = test.TrueSlices.Members(test.TrueSlices.IndexOf(slice));
@@ -24,11 +24,11 @@ public static class Grid
         var explained = model.Explain(features, topSlices: 3);
         var byRow = all.Select((row, k) => (row, k)).ToDictionary(x => x.row, x => explained.Examples[x.k]);
 
-        int width = label + perRow * (cell + 4), height = rows.Count * (cell + caption + 6) + 4;
+        int width = label + perRow * (column + 4), height = rows.Count * (cell + caption + 6) + 4;
         using var bitmap = new SKBitmap(width, height);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 11);
+        using var font = new SKFont(SKTypeface.Default, 9.5f);
         using var black = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var green = new SKPaint { Color = new SKColor(0, 130, 0), IsAntialias = true };
         using var red = new SKPaint { Color = new SKColor(200, 0, 0), IsAntialias = true };
@@ -39,16 +39,16 @@ public static class Grid
             canvas.DrawText(rows[r], 4, top + cell / 2f, font, black);
             for (int c = 0; c < picks[r].Length; c++)
             {
-                int i = picks[r][c], left = label + c * (cell + 4);
+                int i = picks[r][c], left = label + c * (column + 4), imageLeft = left + (column - cell) / 2;
                 var scene = test.Scenes[i];
                 using var image = ToBitmap(scene);
                 using var paint = new SKPaint { IsAntialias = false };
-                canvas.DrawImage(SKImage.FromBitmap(image), new SKRect(left, top, left + cell, top + cell), new SKSamplingOptions(SKFilterMode.Linear), paint);
+                canvas.DrawImage(SKImage.FromBitmap(image), new SKRect(imageLeft, top, imageLeft + cell, top + cell), new SKSamplingOptions(SKFilterMode.Linear), paint);
                 var e = byRow[i];
                 bool correct = e.PredictedClass == scene.Label;
-                canvas.DrawText(string.Create(CultureInfo.InvariantCulture, $"{(scene.HasCyclist ? "cyclist" : "none")}  p={e.Probabilities[1]:0.00}"), left, top + cell + 12, font, correct ? green : red);
+                canvas.DrawText(string.Create(CultureInfo.InvariantCulture, $"{(scene.HasCyclist ? "cyclist" : "none")}  p={e.Probabilities[1]:0.00}"), left, top + cell + 11, font, correct ? green : red);
                 var att = string.Join(" ", e.TopSlices.Take(2).Select(t => string.Create(CultureInfo.InvariantCulture, $"{Short(t.Slice)} {t.Weight:.00}")));
-                canvas.DrawText(att, left, top + cell + 25, font, grey);
+                canvas.DrawText(att, left, top + cell + 22, font, grey);
             }
         }
         using var file = File.Create(path);

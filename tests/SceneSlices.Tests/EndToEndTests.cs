@@ -54,5 +54,18 @@ public sealed class EndToEndTests
         Assert.Equal(new long[] { 3, Backbones.Width(BackboneMode.FrozenCached) }, z.shape);
         using var pixels = Features.Compute(scenes, BackboneMode.FromScratch, "test", cacheDirectory: null);
         Assert.Equal(new long[] { 3, 3, 32, 32 }, pixels.shape);
+        var cache = Directory.CreateTempSubdirectory("scene-cache");
+        try
+        {
+            using var first = Features.Compute(scenes, BackboneMode.FrozenCached, "key", cache.FullName);
+            Assert.Single(cache.GetFiles());
+            using var second = Features.Compute(scenes, BackboneMode.FrozenCached, "key", cache.FullName);
+            Assert.Equal(first.data<float>().ToArray(), second.data<float>().ToArray());
+            Assert.True(first.allclose(maps, rtol: 1e-5, atol: 1e-5));
+        }
+        finally
+        {
+            cache.Delete(recursive: true);
+        }
     }
 }

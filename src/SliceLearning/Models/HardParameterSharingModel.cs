@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -99,8 +100,7 @@ public sealed class HardParameterSharingModel : SliceHeadsModel
         if (m > 1)
         {
             var perSlice = MeanOverMembers(nll, sliceMembership);
-            using var weight = torch.tensor(_options.SliceLossWeight, dtype: loss.dtype, device: loss.device);
-            loss = loss + perSlice.narrow(0, 1, m - 1).sum() * weight;
+            loss = ScalarMath.Add(loss, ScalarMath.Mul(perSlice.narrow(0, 1, m - 1).sum(), _options.SliceLossWeight));
         }
         return loss;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -141,10 +142,9 @@ public sealed class ManualReweightingModel : SliceHeadsModel
     {
         using var scope = NewDisposeScope();
         var chosen = torch.tensor(_chosenColumns, device: sliceMembership.device);
-        var inChosen = (sliceMembership.to_type(ScalarType.Float32) * chosen).amax(1).gt(0).to_type(ScalarType.Float32);
-        // 1 + (α - 1) · inChosen, with α as a tensor (no implicit Scalar).
-        using var extra = torch.tensor((float)(_options.Alpha - 1), device: sliceMembership.device);
-        var weights = inChosen.mul_(extra).add_(torch.ones_like(inChosen));
+        var inChosen = (sliceMembership.to_type(ScalarType.Float32) * chosen).amax(1).gt(ScalarMath.Zero).to_type(ScalarType.Float32);
+        // 1 + (α - 1) · inChosen.
+        var weights = ScalarMath.Add(ScalarMath.Mul(inChosen, _options.Alpha - 1), 1.0);
         return scope.MoveToOuter(weights);
     }
 
@@ -158,8 +158,7 @@ public sealed class ManualReweightingModel : SliceHeadsModel
         {
             var perSlice = MeanOverMembers(nll, sliceMembership);
             var multipliers = torch.tensor(_multipliers, device: nll.device).to_type(nll.dtype);
-            using var weight = torch.tensor(_options.SliceLossWeight, dtype: nll.dtype, device: nll.device);
-            loss = loss + (perSlice * multipliers).narrow(0, 1, m - 1).sum() * weight;
+            loss = ScalarMath.Add(loss, ScalarMath.Mul((perSlice * multipliers).narrow(0, 1, m - 1).sum(), _options.SliceLossWeight));
         }
         return loss;
     }

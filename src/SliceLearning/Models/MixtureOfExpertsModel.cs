@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SliceLearning.Slicing;
@@ -166,15 +167,13 @@ public sealed class MixtureOfExpertsModel : SliceModelBase
         var experts = _options.ExpertsLearnOnlyFromTheirSlice ? expertLogits.detach() : expertLogits;
         var mixture = MixtureLogProbabilities(experts, gateLogits);
         var gateLoss = nn.functional.nll_loss(mixture, labels);
-        using var gateWeight = torch.tensor(_options.GateLossWeight, dtype: gateLoss.dtype, device: gateLoss.device);
-        var loss = expertLoss + gateLoss * gateWeight;
+        var loss = ScalarMath.Add(expertLoss, ScalarMath.Mul(gateLoss, _options.GateLossWeight));
         if (_options.GateRoutingLossWeight > 0)
         {
             var target = sliceMembership.to_type(gateLogits.dtype);
-            target = target / target.sum(1, keepdim: true).clamp_min(1);
+            target = target / target.sum(1, keepdim: true).clamp_min(ScalarMath.One);
             var routing = (target * gateLogits.log_softmax(1)).sum(1).mean().neg();
-            using var routingWeight = torch.tensor(_options.GateRoutingLossWeight, dtype: routing.dtype, device: routing.device);
-            loss = loss + routing * routingWeight;
+            loss = ScalarMath.Add(loss, ScalarMath.Mul(routing, _options.GateRoutingLossWeight));
         }
         return (loss, mixture);
     }
@@ -193,7 +192,7 @@ public sealed class MixtureOfExpertsModel : SliceModelBase
 
     /// <summary>log Σ_i g_i p_i(c): expert logits [B, m, C], gate logits [B, m] -> [B, C].</summary>
     private static Tensor MixtureLogProbabilities(Tensor expertLogits, Tensor gateLogits) =>
-        torch.logsumexp(expertLogits.log_softmax(2) + gateLogits.log_softmax(1).unsqueeze(2), 1);
+        torch.logsumexp(ScalarMath.Add(expertLogits.log_softmax(2), gateLogits.log_softmax(1).unsqueeze(2)), 1);
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

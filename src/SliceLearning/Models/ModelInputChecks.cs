@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using static TorchSharp.torch;
 
 namespace SliceLearning.Models;
@@ -30,7 +31,7 @@ internal static class ModelInputChecks
         if (min < 0 || max >= numClasses)
         {
             long bad = min < 0 ? min : max;
-            long row = labels.eq(bad).nonzero()[0, 0].item<long>();
+            long row = ScalarMath.Eq(labels, bad).nonzero()[0, 0].item<long>();
             throw new SliceDataException($"Label {bad} at row {row} is outside [0, {numClasses}) for a {numClasses}-class model.", nameof(labels), row: row);
         }
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using SliceLearning.Training.DataParallel;
 using SliceLearning.Slicing;
 using TorchSharp;
@@ -151,56 +152,58 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         long b = features.shape[0];
         using var scope = NewDisposeScope();
         using var output = RunCore(features);
-        var mask = sliceMembership.to(output.Logits.dtype);
+        var mask = sliceMembership.dtype == output.Logits.dtype ? sliceMembership : sliceMembership.to(output.Logits.dtype);
         // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
         long rows = StepNormalization.Rows(b);
         var prediction = rows == b
             ? nn.functional.cross_entropy(output.Logits, labels)
-            : nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum) / rows;
+            : ScalarMath.Div(nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum), rows);
 
-        long m = SliceNames.Count;
-        // Cross-entropy of every (example, slice) pair, -log softmax(p_i)[y], as a [B, m] tensor.
-        Tensor perPair;
-        if (NumClasses == 2)
+        bool perSliceMean = _options.SliceHeadNormalization == SliceHeadNormalization.PerSlice;
+        // The member-pair count stays on the device: reading it would cost a host sync per step.
+        var memberPairs = mask.sum();
+        // Σ over member (example, slice) pairs of the cross-entropy -log softmax(p_i)[y].
+        Tensor maskedSum;
+        Tensor? perPair = null;
+        if (NumClasses == 2 && !perSliceMean)
         {
-            // Binary: CE = softplus(-(2y - 1)(p1 - p0)); elementwise on [B, m], no size-2 softmax rows.
+            // Binary: CE = softplus(-(2y - 1)(p1 - p0)) = BCE-with-logits(p1 - p0, y), with the mask as
+            // its weight: one fused op gives the masked sum (no [B, m] intermediates to back-propagate).
             var gap = output.SlicePredictionLogits.select(2, 1) - output.SlicePredictionLogits.select(2, 0); // [B, m]
-            var sign = (labels.to(gap.dtype) * 2 - 1).unsqueeze(1);                                           // [B, 1]
-            perPair = nn.functional.softplus(-(gap * sign));
+            var target = labels.to(gap.dtype).unsqueeze(1).expand_as(gap);                                   // [B, m]
+            maskedSum = nn.functional.binary_cross_entropy_with_logits(gap, target, weight: mask, reduction: nn.Reduction.Sum);
         }
         else
         {
             var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                                 // [B, m, C]
-            var oneHot = nn.functional.one_hot(labels, NumClasses).to(logProbabilities.dtype).unsqueeze(1);    // [B, 1, C]
-            perPair = -(logProbabilities * oneHot).sum(2);                                                      // [B, m]
+            var index = labels.view(-1, 1, 1).expand(-1, logProbabilities.shape[1], 1);
+            perPair = logProbabilities.gather(2, index).squeeze(2).neg();                                       // [B, m]
+            maskedSum = perPair.mul(mask).sum();
         }
-        // The member-pair count stays on the device: reading it would cost a host sync per step.
-        var memberPairs = mask.sum();
         Tensor sliceHead;
-        if (_options.SliceHeadNormalization == SliceHeadNormalization.PerSlice)
+        if (perSliceMean)
         {
             // Each slice's mean over its members in the batch, averaged over the slices that have members
             // (under data-parallel training: the step's members over all ranks).
             var counts = StepNormalization.SliceMembers(mask.sum(0L));                   // [m]
-            var perSlice = perPair.mul(mask).sum(0L).div(counts.clamp_min(LossScalars.One));
-            var present = counts.gt(LossScalars.Zero).to(perSlice.dtype).sum();
-            sliceHead = perSlice.sum().div(present.clamp_min(LossScalars.One));
+            var perSlice = perPair!.mul(mask).sum(0L).div(counts.clamp_min(ScalarMath.One));
+            var present = counts.gt(ScalarMath.Zero).to(perSlice.dtype).sum();
+            sliceHead = perSlice.sum().div(present.clamp_min(ScalarMath.One));
         }
         else
         {
-            // The member-pair count stays on the device: reading it would cost a host sync per step.
             sliceHead = StepNormalization.Current is { } step
-                ? (perPair * mask).sum() / Math.Max(1L, step.MemberPairs)
-                : (perPair * mask).sum().div(memberPairs.clamp_min(LossScalars.One));
+                ? ScalarMath.Div(maskedSum, Math.Max(1L, step.MemberPairs))
+                : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
-        var indicator = nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum) / rows;
+        var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), rows);
 
-        var total = _options.PredictionLossWeight * prediction
-            + _options.SliceHeadLossWeight * sliceHead
-            + _options.IndicatorLossWeight * indicator;
+        // A weight of 1 (the default) costs no op.
+        var total = ScalarMath.Add(ScalarMath.Add(Weighted(_options.PredictionLossWeight, prediction),
+            Weighted(_options.SliceHeadLossWeight, sliceHead)), Weighted(_options.IndicatorLossWeight, indicator));
         logits = scope.MoveToOuter(output.Logits.alias());
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));
@@ -259,17 +262,12 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         base.Dispose(disposing);
     }
 
+    private static Tensor Weighted(double weight, Tensor term) => weight == 1.0 ? term : ScalarMath.Mul(term, weight);
+
     private static int ArgMax(float[] values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
         return best;
     }
-}
-
-/// <summary>Scalars of the loss, held for the process's lifetime so a collection never finalizes one mid-call.</summary>
-internal static class LossScalars
-{
-    public static readonly Scalar One = 1.0;
-    public static readonly Scalar Zero = 0.0;
 }

@@ -1,4 +1,5 @@
 using SliceLearning.Modules;
+using SliceLearning.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,7 +41,7 @@ public abstract class SliceHeadsModel : SliceModelBase
     {
         using var scope = NewDisposeScope();
         var z = RunBackbone(backbone, features);
-        var logits = torch.einsum("bd,mdc->bmc", z, head_weight).add_(head_bias);
+        var logits = torch.einsum("bd,mdc->bmc", z, head_weight).add_(head_bias, ScalarMath.One);
         return scope.MoveToOuter(logits);
     }
 
@@ -48,7 +49,7 @@ public abstract class SliceHeadsModel : SliceModelBase
     {
         using var scope = NewDisposeScope();
         var z = RunBackbone(backbone, features);
-        var logits = z.matmul(head_weight[0]).add_(head_bias[0]);
+        var logits = z.matmul(head_weight[0]).add_(head_bias[0], ScalarMath.One);
         return scope.MoveToOuter(logits);
     }
 
@@ -82,7 +83,7 @@ public abstract class SliceHeadsModel : SliceModelBase
     internal static Tensor MeanOverMembers(Tensor values, Tensor membership)
     {
         var mask = membership.to_type(values.dtype);
-        return (values * mask).sum(0L) / mask.sum(0L).clamp_min(1);
+        return (values * mask).sum(0L) / mask.sum(0L).clamp_min(ScalarMath.One);
     }
 
     /// <inheritdoc />

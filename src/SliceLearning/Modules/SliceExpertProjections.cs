@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -60,7 +61,7 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         long b = input.shape[0];
         // [m, d, h] -> [d, m*h]: one GEMM for all experts.
         var flat = weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * ExpertSize);
-        var r = input.matmul(flat).view(b, SliceCount, ExpertSize).add(bias);
+        var r = input.matmul(flat).view(b, SliceCount, ExpertSize).add(bias, ScalarMath.One);
         return scope.MoveToOuter(r);
     }
 
@@ -86,7 +87,7 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         if (InputWidth < SliceCount)
         {
             var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
-            result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias));                              // [B, h]
+            result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias), ScalarMath.One);                              // [B, h]
         }
         else
         {
@@ -116,8 +117,8 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         var composed = weight.view(SliceCount * InputWidth, ExpertSize).matmul(wt)
             .view(SliceCount, InputWidth, c).permute(1, 0, 2).reshape(InputWidth, SliceCount * c);
         var composedBias = bias.matmul(wt);                                              // [m, C]
-        if (layerBias is not null) composedBias = composedBias + layerBias;
-        var result = input.matmul(composed).view(b, SliceCount, c).add(composedBias);
+        if (layerBias is not null) composedBias = composedBias.add(layerBias, ScalarMath.One);
+        var result = input.matmul(composed).view(b, SliceCount, c).add(composedBias, ScalarMath.One);
         return scope.MoveToOuter(result);
     }
 }

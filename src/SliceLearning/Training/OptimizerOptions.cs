@@ -1,7 +1,4 @@
 using System.Globalization;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace SliceLearning.Training;
 
@@ -69,23 +66,18 @@ public sealed class OptimizerOptions
     }
 
     /// <summary>
-    /// Creates the optimizer these options describe over <paramref name="parameters"/>: the one
-    /// <see cref="SliceTrainer"/> uses, for code that runs its own loop. Its updates equal
-    /// TorchSharp's Adam, AdamW and SGD, with every <c>Scalar</c> created explicitly (TorchSharp
-    /// 0.107's implicit Scalars can be freed by the garbage collector while in use).
+    /// Creates the optimizer these options describe over <paramref name="parameters"/>: the same
+    /// implementation <see cref="SliceTrainer"/> uses, which does TorchSharp's Adam, AdamW or SGD update
+    /// with every Scalar kept alive (TorchSharp's own optimizers can crash intermittently when a
+    /// garbage collection finalizes a temporary Scalar during a step). For code with its own training loop.
     /// </summary>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters)
+    /// <param name="parameters">The parameters to optimise.</param>
+    /// <exception cref="ArgumentException">An option is out of range (see <see cref="Validate"/>).</exception>
+    public TorchSharp.torch.optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Validate();
-        return Kind switch
-        {
-            OptimizerKind.Adam => new Optimizers.ScalarSafeAdam(parameters, LearningRate, Betas.Beta1, Betas.Beta2, weightDecay: WeightDecay),
-            OptimizerKind.AdamW => new Optimizers.ScalarSafeAdamW(parameters, LearningRate, Betas.Beta1, Betas.Beta2, weightDecay: WeightDecay),
-            OptimizerKind.Sgd => new Optimizers.ScalarSafeSgd(parameters, LearningRate, momentum: Momentum, weightDecay: WeightDecay),
-            _ => throw new InvalidOperationException($"Unknown optimizer kind {Kind}."),
-        };
+        return Optimizers.OptimizerFactory.Create(this, parameters);
     }
 
     /// <summary>A copy of these options.</summary>

@@ -1,3 +1,4 @@
+using SliceLearning.Runtime;
 using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -48,7 +49,7 @@ public sealed class SliceDataset : IDisposable
             long min = Labels.min().item<long>();
             if (min < 0)
             {
-                long row = Labels.eq(min).nonzero()[0, 0].item<long>();
+                long row = ScalarMath.Eq(Labels, min).nonzero()[0, 0].item<long>();
                 throw new SliceDataException($"Label {min} at row {row} is negative; labels are class indices 0..C-1.", nameof(labels), row: row);
             }
         }

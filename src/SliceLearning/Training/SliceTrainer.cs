@@ -655,7 +655,7 @@ public class SliceTrainer
         long max = data.Labels.max().item<long>();
         if (max >= _model.NumClasses)
         {
-            long row = data.Labels.eq(max).nonzero()[0, 0].item<long>();
+            long row = ScalarMath.Eq(data.Labels, max).nonzero()[0, 0].item<long>();
             throw new SliceDataException($"Label {max} at {role} row {row} is outside [0, {_model.NumClasses}) for a {_model.NumClasses}-class model.", role, row: row);
         }
         var expected = _model.SliceNames;
@@ -671,7 +671,7 @@ public class SliceTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(nn.Module module) => _optimizer.CreateOptimizer(module.parameters());
+    private optim.Optimizer CreateOptimizer(nn.Module module) => Optimizers.OptimizerFactory.Create(_optimizer, module.parameters());
 
     private void SaveCheckpoint(string path, optim.Optimizer optimizer, RunState state, int seed)
     {

@@ -94,7 +94,7 @@ public sealed class BertEncoderTests
             var parameters = enc.named_parameters().Where(p => p.name != "embeddings.word_embeddings.weight").Select(p => p.parameter)
                 .Concat(head.parameters()).ToList();
             Assert.Equal(102 + 2, parameters.Count);
-            using var opt = optim.AdamW(parameters, lr: 1e-4);
+            using var opt = SliceLearning.Training.OptimizerOptions.AdamW(1e-4).CreateOptimizer(parameters);
             var losses = new List<float>();
             for (int step = 0; step < 5; step++)
             {

@@ -63,7 +63,7 @@ public sealed class TorchScriptBackboneTests
         backbone.train();
         using var x = tensor(Input, new long[] { 2, 4 });
         using var target = zeros(2, 3);
-        using var opt = optim.SGD(backbone.parameters(), 0.5);
+        using var opt = SliceLearning.Training.OptimizerOptions.Sgd(0.5).CreateOptimizer(backbone.parameters());
         float first = 0, last = 0;
         for (int step = 0; step < 5; step++)
         {

@@ -95,7 +95,7 @@ public sealed class ResNetTests
                 images[TensorIndex.Slice(1, null, 2)].add_(30);
             using var head = nn.Linear(512, 2);
             net.train();
-            using var opt = optim.AdamW(net.parameters().Concat(head.parameters()), lr: 1e-3);
+            using var opt = SliceLearning.Training.OptimizerOptions.AdamW(1e-3).CreateOptimizer(net.parameters().Concat(head.parameters()));
             var losses = new List<float>();
             for (int step = 0; step < 5; step++)
             {

@@ -186,7 +186,7 @@ public sealed class SliceAwareModelTests
         using var x = randn(6, 3);
         using var y = tensor(new long[] { 0, 3, 2, 1, 3, 0 });
         using var membership = Membership();
-        using var optimizer = optim.Adam(model.parameters(), 0.01);
+        using var optimizer = SliceLearning.Training.OptimizerOptions.Adam(0.01).CreateOptimizer(model.parameters());
         float first = 0, last = 0;
         for (int i = 0; i < 60; i++)
         {

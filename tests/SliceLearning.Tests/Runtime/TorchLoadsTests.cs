@@ -24,7 +24,7 @@ public sealed class TorchLoadsTests
         using var x = torch.rand(256, 1, device: device) * 4 - 2;
         using var y = 3 * x - 2 + 0.01 * torch.randn(256, 1, device: device);
         using var model = nn.Linear(1, 1);
-        using var optimizer = optim.Adam(model.parameters(), lr: 0.1);
+        using var optimizer = SliceLearning.Training.OptimizerOptions.Adam(0.1).CreateOptimizer(model.parameters());
         var loss = nn.MSELoss();
         float first = 0, last = 0;
         for (int step = 0; step < 200; step++)

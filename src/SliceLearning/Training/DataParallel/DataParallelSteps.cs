@@ -121,7 +121,7 @@ internal sealed class DataParallelSteps
         foreach (var p in parameters)
         {
             var term = p.sum().mul(Zero);
-            total = total is null ? term : total.add(term);
+            total = total is null ? term : total.add(term, Runtime.ScalarMath.One);
         }
         total?.backward();
     }

@@ -13,7 +13,8 @@ namespace SliceLearning.Training.Optimizers;
 // with every Scalar created explicitly and disposed after use (which keeps it alive), and pass
 // every alpha explicitly. Measured with a thread forcing collections: TorchSharp's Adam failed
 // within seconds in each run; ScalarSafeAdam ran 30 s (about 900 steps of 300 parameters) three
-// times without failing.
+// times without failing. They are internal: the trainer creates them through OptimizerFactory,
+// and OptimizerOptions.CreateOptimizer gives the same ones to code with its own training loop.
 
 /// <summary>Adam (Kingma &amp; Ba) with the same update as TorchSharp's <see cref="Adam"/>, safe against the finalizer race above.</summary>
 internal sealed class ScalarSafeAdam : Adam
@@ -123,5 +124,22 @@ internal static class AdamUpdate
             var denominator = expAvgSq.sqrt().div_(sqrtBias2).add_(epsilon, one);
             param.addcdiv_(expAvg, denominator, stepSize);
         }
+    }
+}
+
+/// <summary>Creates the scalar-safe optimizer an <see cref="OptimizerOptions"/> describes (the one path the trainer, tests and benchmarks use).</summary>
+internal static class OptimizerFactory
+{
+    public static optim.Optimizer Create(OptimizerOptions options, IEnumerable<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return options.Kind switch
+        {
+            OptimizerKind.Adam => new ScalarSafeAdam(parameters, options.LearningRate, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
+            OptimizerKind.AdamW => new ScalarSafeAdamW(parameters, options.LearningRate, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
+            OptimizerKind.Sgd => new ScalarSafeSgd(parameters, options.LearningRate, momentum: options.Momentum, weightDecay: options.WeightDecay),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, $"Unknown {nameof(OptimizerKind)} {options.Kind}."),
+        };
     }
 }

@@ -23,7 +23,7 @@ internal static class BaselineTestSupport
         var (x, y, m) = Tensors(data);
         using var _x = x; using var _y = y; using var _m = m;
         torch.manual_seed(seed);
-        using var optimizer = optim.Adam(model.Module.parameters(), lr: lr);
+        using var optimizer = SliceLearning.Training.OptimizerOptions.Adam(lr).CreateOptimizer(model.Module.parameters());
         model.Module.train();
         long n = data.Count;
         for (int epoch = 0; epoch < epochs; epoch++)
