@@ -43,6 +43,7 @@ internal static class IncomeRun
             Seed = s.Seed,
             HiddenWidth = s.Hidden,
             Epochs = s.Epochs,
+            CurveEpochs = s.CurveEpochs,
             BootstrapResamples = s.Bootstrap,
             DiscoveredSlicesForTraining = s.Discovered,
             Budget = s.Budget,

@@ -40,6 +40,7 @@ namespace IncomeWorkflow
         public int Seed { get; init; } = 42;
         public int Rows { get; init; }
         public int Epochs { get; init; } = 30;
+        public int CurveEpochs { get; init; } = 10;
         public int Hidden { get; init; } = 64;
         public int Budget { get; init; } = 1000;
         public double Lambda { get; init; } = 1;
@@ -57,6 +58,7 @@ namespace IncomeWorkflow
               --seed <n>             the one seed (default 42)
               --rows <n>             use only the first n shuffled rows (default all)
               --epochs <n>           epochs per training (default 30)
+              --curve-epochs <n>     epochs of the learning-curve and before/after trainings, no early stopping (default 10)
               --hidden <n>           MLP backbone width (default 64)
               --budget <n>           examples to acquire (default 1000)
               --lambda <x>           Slice Tuner's fairness weight (default 1)
@@ -86,6 +88,7 @@ namespace IncomeWorkflow
                     "--seed" => s with { Seed = Int() },
                     "--rows" => s with { Rows = Int() },
                     "--epochs" => s with { Epochs = Int() },
+                    "--curve-epochs" => s with { CurveEpochs = Int() },
                     "--hidden" => s with { Hidden = Int() },
                     "--budget" => s with { Budget = Int() },
                     "--lambda" => s with { Lambda = double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double l) ? l : throw new ArgumentException($"Option {name} needs a number, got '{v}'.") },

@@ -8,7 +8,7 @@ namespace SceneSlices;
 /// <summary>A PNG of test images per true slice with the SRAM prediction and its top attention weights.</summary>
 public static class Grid
 {
-    public static void Save(string path, SceneSplit test, SliceAwareModel model, IReadOnlyList<string> rows, int perRow = 6)
+    public static void Save(string path, SceneSplit test, SliceAwareModel model, IReadOnlyList<string> rows, int perRow = 5)
     {
         int size = test.Scenes[0].Size, cell = size <= 64 ? size : 96, column = Math.Max(cell, 104), label = 56, caption = 26;
         var picks = rows.Select(slice =>
@@ -51,8 +51,11 @@ public static class Grid
                 canvas.DrawText(att, left, top + cell + 22, font, grey);
             }
         }
+        using var pixmap = bitmap.PeekPixels();
+        using var png = pixmap.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.AllFilters, 9))
+            ?? throw new InvalidOperationException($"SkiaSharp could not encode the grid as PNG for {path}.");
         using var file = File.Create(path);
-        bitmap.Encode(file, SKEncodedImageFormat.Png, 100);
+        png.SaveTo(file);
     }
 
     private static string Short(string slice) => slice switch { "traffic_light" => "light", "fire_hydrant" => "hydrant", "stop_sign" => "stop", "bicycle" => "bike", _ => slice };

@@ -19,7 +19,7 @@ public sealed record SceneRunSettings
     public int TrainSize { get; init; } = 3000;
     public int ValidationSize { get; init; } = 1000;
     public int TestSize { get; init; } = 2000;
-    public int Seeds { get; init; } = 5;
+    public int Seeds { get; init; } = 3;
     public int FirstSeed { get; init; } = 1;
     public int Epochs { get; init; } = 20;
     public int BatchSize { get; init; } = 64;

@@ -15,7 +15,7 @@ using SliceLearning.Models;
 using SliceLearning.Runtime;
 using Spectre.Console;
 
-var seeds = new Option<int>("--seeds", "-s") { Description = "Model seeds (mean ± std over them; the paper uses 5).", DefaultValueFactory = _ => 5 };
+var seeds = new Option<int>("--seeds", "-s") { Description = "Model seeds (mean ± std over them; the paper uses 5).", DefaultValueFactory = _ => 3 };
 var firstSeed = new Option<int>("--first-seed") { Description = "The first model seed; seeds are consecutive.", DefaultValueFactory = _ => 1 };
 var dataSeed = new Option<int>("--data-seed") { Description = "Seed of the scene generator (the data set is the same for every model seed).", DefaultValueFactory = _ => 1 };
 var epochs = new Option<int>("--epochs", "-e") { Description = "Training epochs for every model.", DefaultValueFactory = _ => 20 };

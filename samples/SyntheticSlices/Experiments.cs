@@ -20,7 +20,7 @@ internal sealed class Experiments(Lab lab, Action<string> step)
     public static int Trials(RunSettings s, char experiment) => experiment switch
     {
         'a' => s.Seeds * 5,
-        'b' => s.Seeds * 5,
+        'b' => s.Seeds * 6,
         'c' => s.Seeds * 3,
         'd' => s.Seeds * s.Widths.Count * 3,
         'e' => s.Seeds * (SliceCounts(s).Count + 1),
@@ -32,8 +32,17 @@ internal sealed class Experiments(Lab lab, Action<string> step)
 
     private static ITrainableModel Vanilla(long width) => VanillaModel.Create(Lab.Backbone(width), width, 2);
 
-    private static ITrainableModel Sram(long width, IReadOnlyList<string> slices, AttentionVariant attention = AttentionVariant.Full) =>
-        SliceAwareModel.Create(Lab.Backbone(width), width, 2, slices, o => { o.ExpertSize = width; o.Attention = attention; });
+    /// <summary>SRAM with the library's default options (h = d), or with the given attention variant (the paper's formula: Full, trained end to end).</summary>
+    private static ITrainableModel Sram(long width, IReadOnlyList<string> slices, AttentionVariant? attention = null) =>
+        SliceAwareModel.Create(Lab.Backbone(width), width, 2, slices, o =>
+        {
+            o.ExpertSize = width;
+            if (attention is AttentionVariant variant && variant != AttentionVariant.LearnedOdds)
+            {
+                o.UsePaperAttention();
+                o.Attention = variant;
+            }
+        });
 
     /// <summary>Cache key of a run on the default 2-slice task.</summary>
     private static string Key(string method, long width, int seed) => $"{method}|two-slice|d={width}|seed={seed}";
@@ -140,13 +149,14 @@ internal sealed class Experiments(Lab lab, Action<string> step)
             using var data = lab.Data(options, seed);
             step($"(b) seed {seed}: VANILLA");
             results.Add(lab.Trial("VANILLA", () => Vanilla(PaperWidth), data, seed, names));
-            foreach (var variant in new[] { AttentionVariant.Uniform, AttentionVariant.IndicatorOnly, AttentionVariant.ConfidenceOnly, AttentionVariant.Full })
+            foreach (var variant in new[] { AttentionVariant.Uniform, AttentionVariant.IndicatorOnly, AttentionVariant.ConfidenceOnly, AttentionVariant.Full, AttentionVariant.LearnedOdds })
             {
                 step($"(b) seed {seed}: SRAM {variant}");
                 results.Add(lab.Trial($"SRAM {variant}", () => Sram(PaperWidth, data.SliceNames, variant), data, seed, names));
             }
         }
         var table = MethodTable("(b) Attention ablation (Figure 3): four random slices, SF noise 0.15", results, names);
+        table.Notes.Add("SRAM Uniform, IndicatorOnly, ConfidenceOnly and Full are the paper's ablation, trained end to end (AttentionBackpropagation.IndicatorsAndExperts); SRAM LearnedOdds is the library's default configuration.");
         table.Notes.Add("Slices: " + string.Join(", ", options.Slices.Select(s => $"{s.Name} {s.Shape.ToString().ToLowerInvariant()} {100 * s.Fraction:0.#}% at ({s.CenterX}, {s.CenterY})")) + ".");
         return new[] { table };
     }

@@ -23,7 +23,7 @@ public static class PairData
             var sentences = PairGenerator.Sentences(reviews).ToArray();
             new Random(seed).Shuffle(sentences);
             var generator = new PairGenerator(sentences);
-            return generator.Generate(sentences.Take(Math.Min(sentences.Length, count + count / 10)).ToArray(), seed).Take(count).ToArray();
+            return generator.Generate(sentences.Take(Math.Min(sentences.Length, count * 3)).ToArray(), seed).Take(count).ToArray();
         }
         return (Make(trainReviews, trainCount, 101), Make(testReviews, testCount, 202));
     }

@@ -9,8 +9,9 @@ public sealed record PairRule(string Name, int Label, string Description, Func<s
 /// label: entailment (1) for meaning-preserving or weakening rewrites, not entailment (0) for
 /// rewrites that contradict or change the claim, plus an unrelated sentence as the "neutral" case.
 /// Premise and hypothesis are both the lowercase token sequence re-joined, so no rule leaves a
-/// casing or spacing cue. For each premise a label is drawn 50/50, then one of the rules of that
-/// label that applies; when no entailment rule applies, a not-entailment rule is used.
+/// casing or spacing cue. Each premise gets the label that is behind so far (a coin flip on ties), then
+/// one of the rules of that label that applies; a premise that no rule of that label fits is skipped,
+/// so the labels stay balanced.
 /// </summary>
 public sealed class PairGenerator
 {
@@ -114,16 +115,21 @@ public sealed class PairGenerator
         }
     }
 
-    /// <summary>Makes one pair per premise (premises that no rule fits are skipped), seeded.</summary>
+    /// <summary>Makes at most one pair per premise (premises that no rule of the chosen label fits are skipped), seeded.</summary>
     public IReadOnlyList<SentencePair> Generate(IReadOnlyList<string[]> premises, int seed)
     {
         ArgumentNullException.ThrowIfNull(premises);
         var random = new Random(seed);
         var pairs = new List<SentencePair>(premises.Count);
+        int[] counts = new int[2];
         foreach (var premise in premises)
         {
-            int label = random.Next(2);
-            SentencePair? pair = TryLabel(premise, label, random) ?? (label == 1 ? TryLabel(premise, 0, random) : null);
+            // The label that is behind so far (ties drawn at random), so the pairs stay 50/50 even though
+            // entailment rules fit fewer premises than not-entailment ones (the unrelated rule fits all).
+            int label = counts[1] == counts[0] ? random.Next(2) : counts[1] < counts[0] ? 1 : 0;
+            // A premise no rule of that label fits is skipped.
+            SentencePair? pair = TryLabel(premise, label, random);
+            if (pair is not null) counts[pair.Label]++;
             if (pair is not null) pairs.Add(pair);
         }
         return pairs;

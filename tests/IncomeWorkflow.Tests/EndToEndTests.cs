@@ -20,7 +20,7 @@ public sealed class EndToEndTests
         {
             var settings = new IncomeRunSettings
             {
-                Data = data, Output = output.FullName, Rows = 1200, Epochs = 2, Hidden = 16, Budget = 60,
+                Data = data, Output = output.FullName, Rows = 1200, Epochs = 2, CurveEpochs = 2, Hidden = 16, Budget = 60,
                 CurvePoints = 3, CurveRepeats = 1, EvaluationRepeats = 1, Bootstrap = 50, Discovered = 1,
             };
             var report = IncomeRun.Run(settings, TextWriter.Null);

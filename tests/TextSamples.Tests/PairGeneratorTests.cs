@@ -79,7 +79,7 @@ public class PairGeneratorTests
             "my dog loved these treats from day one .", "drink it before bed for a good night .", "great with milk and a bit of honey .",
         }.Select(Tok).ToArray();
         var pairs = Generator.Generate(premises, seed: 7);
-        Assert.Equal(premises.Length, pairs.Count);
+        Assert.InRange(pairs.Count, premises.Length / 2, premises.Length);
         foreach (var p in pairs)
         {
             var rule = Generator.Rule(p.Rule);

@@ -24,6 +24,8 @@ public static class AcquisitionPlanner
     /// <param name="problem">Sizes, curves and costs.</param>
     /// <param name="budget">The budget B (finite, &gt;= 0).</param>
     /// <param name="lambda">The weight of the unfairness term (finite, &gt;= 0); the paper's default is 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The budget or lambda is out of range, or the plan would hold more than
+    /// <see cref="int.MaxValue"/> examples in total (a huge budget or a tiny cost); the message gives the size.</exception>
     public static AcquisitionPlan OneShot(AcquisitionProblem problem, double budget, double lambda = 1.0)
     {
         ArgumentNullException.ThrowIfNull(problem);
@@ -166,6 +168,17 @@ public static class AcquisitionPlanner
             return d;
         }
 
+        // Amounts are ints and so is their total (AcquisitionPlan.TotalAmount).
+        private const long MaxTotal = int.MaxValue;
+
+        private Exception TooLarge(double total, double budget)
+        {
+            double cheapest = _c.Where((_, i) => _active[i]).DefaultIfEmpty(double.NaN).Min();
+            return new ArgumentOutOfRangeException(nameof(budget), budget,
+                $"The plan for a budget of {budget:G6} would acquire about {total:G4} examples (the cheapest slice costs {cheapest:G4} per example), " +
+                $"more than a plan can hold ({int.MaxValue:N0} in total). Use a smaller budget, or costs per batch of examples (e.g. per 1,000).");
+        }
+
         // The slice's objective term at x acquired examples (same formula as AcquisitionProblem.SliceObjective).
         public double F(int i, double x)
         {
@@ -179,12 +192,15 @@ public static class AcquisitionPlanner
         public int[] Round(double[] d, double budget, out double objective)
         {
             var x = new int[_n];
-            double spent = 0;
+            double spent = 0, total = 0;
+            for (int i = 0; i < _n; i++) total += _active[i] ? Math.Floor(d[i]) : 0;
+            if (total > MaxTotal) throw TooLarge(total, budget);
             for (int i = 0; i < _n; i++)
             {
-                x[i] = _active[i] ? (int)Math.Min(Math.Floor(d[i]), int.MaxValue - 1) : 0;
+                x[i] = _active[i] ? (int)Math.Floor(d[i]) : 0;
                 spent += _c[i] * x[i];
             }
+            long planned = (long)total;
             // Guard against rounding in the continuous cost: remove the least useful examples until within budget.
             while (spent > budget)
             {
@@ -209,7 +225,9 @@ public static class AcquisitionPlanner
                 fNext[i] = _active[i] ? F(i, x[i] + 1) : fx[i];
             }
 
-            // Greedy: add the best affordable example (gain per cost) until none fits.
+            // Greedy: add the best affordable example (gain per cost) until none fits. A run of examples
+            // of one slice that all beat the next-best slice's example is added at once (found by
+            // bisection, gains fall with x), so a very cheap slice does not take one step per example.
             var queue = new PriorityQueue<int, double>(_n);
             for (int i = 0; i < _n; i++)
             {
@@ -225,10 +243,26 @@ public static class AcquisitionPlanner
                     if (_equalCosts) break;   // nothing else fits either
                     continue;
                 }
-                x[i]++;
+                double affordable = Math.Floor((budget - spent) / _c[i]);
+                long run = 1;
+                if (affordable > 1)
+                {
+                    // The largest k <= affordable such that the k-th next example still beats the next slice's best.
+                    double rival = queue.TryPeek(out _, out double negRival) ? -negRival : 0;
+                    long lo = 1, hi = (long)Math.Min(affordable, MaxTotal);
+                    while (lo < hi)
+                    {
+                        long mid = lo + (hi - lo + 1) / 2;
+                        if (Gain(i, (int)Math.Min(x[i] + mid - 1, int.MaxValue - 1)) / _c[i] > rival) lo = mid; else hi = mid - 1;
+                    }
+                    run = lo;
+                }
+                if (planned + run > MaxTotal) throw TooLarge(planned + run, budget);
+                planned += run;
+                x[i] += (int)run;
                 added[i] = true;
-                spent += _c[i];
-                fx[i] = fNext[i];
+                spent += _c[i] * run;
+                fx[i] = F(i, x[i]);
                 fNext[i] = F(i, x[i] + 1);
                 double g = fx[i] - fNext[i];
                 if (g > 0 && _c[i] <= budget - spent) queue.Enqueue(i, -g / _c[i]);

@@ -254,7 +254,7 @@ public sealed class IterativeAcquisition
         var topUp = new int[current.Length];
         if (topUpPlan.Any(v => v > 0))
         {
-            var got = await _acquirer.AcquireAsync(topUpPlan, cancellationToken).ConfigureAwait(false);
+            var got = await AcquireAsync(topUpPlan, cancellationToken).ConfigureAwait(false);
             for (int i = 0; i < current.Length; i++) { topUp[i] = got[i]; current[i] += got[i]; left -= c[i] * got[i]; }
         }
         var records = new List<IterationRecord>();
@@ -275,14 +275,11 @@ public sealed class IterativeAcquisition
             if (plan.TotalAmount == 0) return Finish(IterativeStopReason.NoPredictedGain);
 
             var (ratio, request) = LimitChange(current, plan.Amounts, limit);
-            var got = await _acquirer.AcquireAsync(request, cancellationToken).ConfigureAwait(false);
-            if (got.Count != current.Length) throw new SliceDataException($"The acquirer returned {got.Count} counts for {current.Length} slices.", "acquirer");
+            var got = await AcquireAsync(request, cancellationToken).ConfigureAwait(false);
             var before = current.ToArray();
             double spent = 0;
             for (int i = 0; i < current.Length; i++)
             {
-                if (got[i] < 0 || got[i] > request[i])
-                    throw new SliceDataException($"The acquirer returned {got[i]} examples for slice #{i} after {request[i]} were requested.", "acquirer", sliceName: $"#{i}");
                 current[i] += got[i];
                 spent += c[i] * got[i];
             }
@@ -312,5 +309,21 @@ public sealed class IterativeAcquisition
         foreach (int i in fallback)
             SliceTunerLog.CurveReplaced(_logger, i, estimate.Fits[i].Status, _options.UnusableCurves, curves[i].A, curves[i].B);
         return (curves.ToArray(), fallback.ToArray());
+    }
+
+    /// <summary>Calls the acquirer and checks its answer: one count per slice, each within [0, requested].</summary>
+    private async ValueTask<IReadOnlyList<int>> AcquireAsync(IReadOnlyList<int> request, CancellationToken cancellationToken)
+    {
+        string who = _acquirer.GetType().Name;
+        var got = await _acquirer.AcquireAsync(request, cancellationToken).ConfigureAwait(false)
+            ?? throw new SliceDataException(
+                $"The acquirer {who} returned null from AcquireAsync; it must return how many examples it acquired per slice ({request.Count} counts).", "acquirer");
+        if (got.Count != request.Count) throw new SliceDataException($"The acquirer {who} returned {got.Count} counts for {request.Count} slices.", "acquirer");
+        for (int i = 0; i < request.Count; i++)
+        {
+            if (got[i] < 0 || got[i] > request[i])
+                throw new SliceDataException($"The acquirer {who} returned {got[i]} examples for slice #{i} after {request[i]} were requested.", "acquirer", sliceName: $"#{i}");
+        }
+        return got;
     }
 }

@@ -50,7 +50,18 @@ internal static class SliceApplier<T>
                 else if (list is not null) rows = CollectionsMarshal.AsSpan(list).Slice(start, count);
                 else
                 {
-                    for (int i = 0; i < count; i++) worker.Rows[i] = data[start + i];
+                    int i = 0;
+                    try
+                    {
+                        for (; i < count; i++) worker.Rows[i] = data[start + i];
+                    }
+                    catch (Exception ex)
+                    {
+                        // The data list itself failed (not an SF): stop and report the row.
+                        errors.ReadFailed(start + i, ex);
+                        loop.Stop();
+                        return worker;
+                    }
                     rows = worker.Rows.AsSpan(0, count);
                 }
                 var bits = worker.Bits;
@@ -68,6 +79,13 @@ internal static class SliceApplier<T>
             return worker;
         }, _ => { });
 
+        if (errors.ReadFailure is { } read)
+        {
+            throw new SliceDataException(
+                $"Reading row {read.Row} of the data threw {read.Exception.GetType().Name}: {read.Exception.Message} " +
+                "(the data list's indexer failed; no slicing function ran on that row).",
+                "data", row: read.Row, innerException: read.Exception);
+        }
         if (errors.Failure is { } failure)
         {
             throw new SliceDataException(
@@ -177,6 +195,19 @@ internal static class SliceApplier<T>
         public SliceFunctionError? Failure { get; private set; }
 
         public bool Stopped => _stopped;
+
+        /// <summary>The lowest row whose read from the data list threw, if any.</summary>
+        public (int Row, Exception Exception)? ReadFailure { get; private set; }
+
+        /// <summary>Records that reading a row from the data list threw; the run stops.</summary>
+        public void ReadFailed(int row, Exception ex)
+        {
+            lock (_gate)
+            {
+                if (ReadFailure is not { } first || row < first.Row) ReadFailure = (row, ex);
+                _stopped = true;
+            }
+        }
 
         /// <summary>Records a failure; false when the run must stop (policy Fail).</summary>
         public bool Add(int function, int row, Exception ex)

@@ -167,11 +167,13 @@ public sealed class SliceMatrix
     /// Builds a matrix from a [N, m] tensor (any dtype; nonzero = member). Column 0 must be the
     /// base slice and be all members.
     /// </summary>
+    /// <exception cref="ArgumentException">A slice name is invalid (the same rules as <see cref="FromRows"/>).</exception>
     /// <exception cref="SliceDataException">Wrong shape, or a row outside the base slice (the message names the row).</exception>
     public static SliceMatrix FromTensor(Tensor membership, IReadOnlyList<string> sliceNames)
     {
         ArgumentNullException.ThrowIfNull(membership);
         ArgumentNullException.ThrowIfNull(sliceNames);
+        SliceNameRules.ValidateMatrixColumns(sliceNames, nameof(sliceNames));
         if (membership.dim() != 2 || membership.shape[1] != sliceNames.Count)
             throw new SliceDataException($"Expected a [N, {sliceNames.Count}] membership tensor, got [{string.Join(", ", membership.shape)}].", nameof(membership));
         using var cpu = membership.to(ScalarType.Bool, torch.CPU).contiguous();
@@ -192,12 +194,16 @@ public sealed class SliceMatrix
 
     /// <summary>
     /// Builds a matrix from a dense bool array [N, m]. Column 0 must be the base slice, and every
-    /// row must be a member of it.
+    /// row must be a member of it. The other names follow the rules of slicing-function names
+    /// (letters, digits, '_', '-', '.'; unique ignoring case).
     /// </summary>
+    /// <exception cref="ArgumentException">A slice name is invalid (the message lists each one).</exception>
+    /// <exception cref="SliceDataException">The array's width differs from the names, or a row is outside the base slice.</exception>
     public static SliceMatrix FromRows(IReadOnlyList<string> sliceNames, bool[,] membership)
     {
         ArgumentNullException.ThrowIfNull(sliceNames);
         ArgumentNullException.ThrowIfNull(membership);
+        SliceNameRules.ValidateMatrixColumns(sliceNames, nameof(sliceNames));
         int n = membership.GetLength(0), m = membership.GetLength(1);
         if (m != sliceNames.Count)
             throw new SliceDataException($"The membership array has {m} columns but {sliceNames.Count} slice names were given.", nameof(membership));

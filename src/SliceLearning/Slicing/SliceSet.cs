@@ -131,10 +131,23 @@ internal static class SliceNameRules
         return new[] { SliceMatrix.BaseSliceName }.Concat(functions).ToArray();
     }
 
-    public static void Validate(IReadOnlyList<string> names)
+    /// <summary>
+    /// The columns of a <see cref="SliceMatrix"/> built from user data: the base slice first, then
+    /// names that follow the same rules as SF names (a matrix is written to CSV and matched to models by them).
+    /// </summary>
+    public static void ValidateMatrixColumns(IReadOnlyList<string> sliceNames, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(sliceNames, paramName);
+        if (sliceNames.Count == 0 || sliceNames[0] != SliceMatrix.BaseSliceName)
+            throw new ArgumentException(
+                $"The first slice name must be the base slice '{SliceMatrix.BaseSliceName}'; got {(sliceNames.Count == 0 ? "no names" : $"'{sliceNames[0]}'")}.", paramName);
+        if (sliceNames.Count > 1) Validate(sliceNames.Skip(1).ToArray(), paramName);
+    }
+
+    public static void Validate(IReadOnlyList<string> names, string paramName = "names")
     {
         if (names.Count == 0)
-            throw new ArgumentException("A SliceSet needs at least one slicing function; add one with .Add(name, predicate).", nameof(names));
+            throw new ArgumentException("A SliceSet needs at least one slicing function; add one with .Add(name, predicate).", paramName);
         var problems = new List<string>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (int i = 0; i < names.Count; i++)
@@ -149,7 +162,7 @@ internal static class SliceNameRules
                 problems.Add($"SF #{i} is named '{name}'; use only letters, digits, '_', '-' and '.', at most 64 characters, not starting with '.' or '-', so it works as a file and column name.");
         }
         if (problems.Count > 0)
-            throw new ArgumentException("Invalid slicing functions:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)), nameof(names));
+            throw new ArgumentException("Invalid slicing functions:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)), paramName);
     }
 
     private static bool IsSafeName(string name) =>

@@ -136,6 +136,9 @@ public sealed class SliceDataset : IDisposable
         return new SliceDataset(Features.index_select(0, index), Labels.index_select(0, index), Slices.SelectRows(rows));
     }
 
+    /// <summary>True once <see cref="Dispose"/> has run (the tensors are gone).</summary>
+    public bool IsDisposed => _disposed;
+
     /// <summary>Disposes the tensors.</summary>
     public void Dispose()
     {

@@ -429,7 +429,8 @@ public class SliceTrainer
                     double value = Validate(validation, device, metric);
                     state.Scores.Add(value);
                     score = value;
-                    if (value > state.Best || state.BestEpoch == 0)
+                    // A NaN score never beats a number; it is kept only until the first epoch with a real score.
+                    if (state.BestEpoch == 0 || (!double.IsNaN(value) && (value > state.Best || double.IsNaN(state.Best))))
                     {
                         state.Best = value;
                         state.BestEpoch = epoch;
@@ -649,6 +650,8 @@ public class SliceTrainer
 
     private void CheckData(SliceDataset data, string role)
     {
+        if (data.IsDisposed)
+            throw new ObjectDisposedException(nameof(SliceDataset), $"The {role} data set was disposed before Fit; keep it alive until training ends.");
         if (data.Count == 0)
             throw new SliceDataException($"The {role} data set is empty (0 rows).", role);
         using var scope = NewDisposeScope();

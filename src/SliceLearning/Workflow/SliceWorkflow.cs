@@ -167,7 +167,7 @@ public sealed class SliceWorkflow<T>
 
         // Learning curves on the validation set: each training is a fresh vanilla model through SliceTrainer.
         var evaluator = SliceLossEvaluator.FromTrainer(() => CreateVanillaUnseeded(inputWidth), data, training, valid,
-            t => t.WithEpochs(o.Epochs).WithBatchSize(o.BatchSize).WithOptimizer(o.Optimizer).WithLogging(_loggerFactory));
+            t => t.WithEpochs(o.CurveEpochs ?? o.Epochs).WithBatchSize(o.BatchSize).WithOptimizer(o.Optimizer).WithLogging(_loggerFactory));
         var estimator = new CurveEstimator(evaluator, new CurveEstimationOptions { Points = o.CurvePoints, Repeats = o.CurveRepeats, Seed = o.Seed },
             _loggerFactory.CreateLogger<CurveEstimator>());
         var estimate = estimator.Estimate(sizes,

@@ -74,6 +74,14 @@ public sealed class SliceWorkflowOptions
     /// <value>The default value is 30.</value>
     public int Epochs { get; set; } = 30;
 
+    /// <summary>
+    /// Epochs of the learning-curve and before/after trainings, which run without early stopping;
+    /// null uses <see cref="Epochs"/>. Fewer epochs keep a small model from overfitting, which
+    /// makes validation loss grow with data and the curves unusable.
+    /// </summary>
+    /// <value>The default value is null.</value>
+    public int? CurveEpochs { get; set; }
+
     /// <summary>Mini-batch size.</summary>
     /// <value>The default value is 64.</value>
     public int BatchSize { get; set; } = 64;
@@ -152,6 +160,7 @@ public sealed class SliceWorkflowOptions
         var problems = new List<string>();
         if (HiddenWidth < 1) problems.Add($"{nameof(HiddenWidth)} must be at least 1. Got {HiddenWidth}.");
         if (Epochs < 1) problems.Add($"{nameof(Epochs)} must be at least 1. Got {Epochs}.");
+        if (CurveEpochs is < 1) problems.Add($"{nameof(CurveEpochs)} must be null or at least 1. Got {CurveEpochs}.");
         if (BatchSize < 1) problems.Add($"{nameof(BatchSize)} must be at least 1. Got {BatchSize}.");
         if (Optimizer is null) problems.Add($"{nameof(Optimizer)} must not be null.");
         else

@@ -8,7 +8,8 @@ namespace SliceLearning.Tests.Packaging;
 /// The "NuGet reference in ML apps" path: pack the library, build a throwaway console app in a
 /// temp folder that references the .nupkg from a local folder feed (plus the CPU native package),
 /// and run a tensor op through the library. The app gets the libLibTorchSharp patch through the
-/// package's buildTransitive targets, not through this repository.
+/// package's buildTransitive targets, not through this repository. The app restores offline (local
+/// folders only), so the test does not depend on any outside feed.
 /// </summary>
 [Collection("Sequential")]
 public sealed class PackageConsumerTests : IDisposable
@@ -36,12 +37,22 @@ public sealed class PackageConsumerTests : IDisposable
         Assert.True(File.Exists(nupkg), "pack did not produce " + nupkg);
         AssertPackageContents(nupkg);
 
+        // Offline: only the packed library and the packages this machine already has (the global
+        // packages folder is a valid local feed); no source from the user's or machine's config.
         File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
+                <clear />
                 <add key="local" value="{feed}" />
+                <add key="installed" value="{TestPaths.NuGetPackagesRoot}" />
               </packageSources>
+              <packageSourceMapping>
+                <clear />
+              </packageSourceMapping>
+              <disabledPackageSources>
+                <clear />
+              </disabledPackageSources>
             </configuration>
             """);
         File.WriteAllText(Path.Combine(app, "App.csproj"), $"""

@@ -44,11 +44,19 @@ public sealed class TorchLoadsTests
     }
 
     [Fact]
-    public void Cuda_WhenUnavailable_FailsWithAClearMessage()
+    public void Cuda_ResolvesWhenAvailable_OtherwiseFailsWithAClearMessage()
     {
-        if (torch.cuda.is_available()) return; // the message only applies without CUDA
-        var ex = Assert.Throws<InvalidOperationException>(() => ComputeDevice.Resolve(DevicePreference.Cuda));
-        Assert.Contains("TorchSharp-cuda-linux", ex.Message);
-        Assert.Equal(DeviceType.CPU, ComputeDevice.Resolve(DevicePreference.BestAvailable).type);
+        if (torch.cuda.is_available())
+        {
+            Assert.Equal(DeviceType.CUDA, ComputeDevice.Resolve(DevicePreference.Cuda).type);
+            Assert.Equal(DeviceType.CUDA, ComputeDevice.Resolve(DevicePreference.BestAvailable).type);
+        }
+        else
+        {
+            var ex = Assert.Throws<InvalidOperationException>(() => ComputeDevice.Resolve(DevicePreference.Cuda));
+            Assert.Contains("TorchSharp-cuda-linux", ex.Message);
+            Assert.Equal(DeviceType.CPU, ComputeDevice.Resolve(DevicePreference.BestAvailable).type);
+        }
+        Assert.Equal(DeviceType.CPU, ComputeDevice.Resolve(DevicePreference.Cpu).type);
     }
 }
