@@ -216,7 +216,7 @@ public static class Experiment
         var baselines = methods.Where(m => m is "Original" or "Uniform" or "Water filling").ToArray();
         if (options.Seeds > 1 && tuned.Length > 0 && baselines.Length > 0)
         {
-            var paired = new Table().AddColumns("Difference (paired over seeds)", "Loss: mean [95% CI]", "Avg EER: mean [95% CI]", "Max EER: mean [95% CI]");
+            var paired = new Table().AddColumns("Difference (paired over seeds)", "Loss: mean [[95% CI]]", "Avg EER: mean [[95% CI]]", "Max EER: mean [[95% CI]]");
             foreach (var t in tuned)
             {
                 foreach (var b in baselines)
@@ -228,7 +228,7 @@ public static class Experiment
                         string mark = mean + half < 0 ? " (lower)" : mean - half > 0 ? " (higher)" : "";
                         return $"{mean:+0.000;-0.000} [{mean - half:+0.000;-0.000}, {mean + half:+0.000;-0.000}]{mark}";
                     }
-                    paired.AddRow($"{t} - {b}", Ci(x => x.Metrics.Loss), Ci(x => x.Metrics.AverageEer), Ci(x => x.Metrics.MaxEer));
+                    paired.AddRow(Markup.Escape($"{t} - {b}"), Markup.Escape(Ci(x => x.Metrics.Loss)), Markup.Escape(Ci(x => x.Metrics.AverageEer)), Markup.Escape(Ci(x => x.Metrics.MaxEer)));
                 }
             }
             console.Write(paired);

@@ -21,11 +21,12 @@ public sealed class SliceTunerSampleTests
     public async Task Sample_TinyRun_TrainsEveryMethodAndPrintsTheTables()
     {
         var output = new StringWriter();
-        int code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--workers", "2"], output);
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--workers", "2", "--seeds", "2"], output);
         string text = output.ToString();
         Assert.True(code == 0, text);
         foreach (var method in new[] { "Original", "Uniform", "Water filling", "One-shot", "Moderate" }) Assert.Contains(method, text);
         Assert.Contains("Median R²", text);
+        Assert.Contains("Moderate - Uniform", text);   // the paired differences over the two seeds
         Assert.Contains("Unusable fits:", text);
         Assert.Matches(@"Total: \d+ trainings", text);
     }
