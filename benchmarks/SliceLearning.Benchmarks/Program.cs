@@ -23,6 +23,11 @@ if (args.Length > 0 && args[0] == "soak")
     }
 }
 
+if (args.Length > 0 && args[0] == "--step-profile")
+{
+    SliceLearning.Benchmarks.StepProfile.Run();
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
 

@@ -5,29 +5,32 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
+using SliceLearning.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SliceLearning.Benchmarks;
 
 /// <summary>
-/// One training step (forward, three losses, backward, Adam step) of SRAM and of the vanilla
-/// model on one backbone, for k SFs. Width 13 is the paper's synthetic setting (2-D input, 2-layer
+/// One training step of SRAM and of the vanilla model on one backbone, for k SFs, through the
+/// trainer's own step (<c>TrainingStep</c>: zero gradients, loss on the unchecked path, backward,
+/// the trainer's Adam). Width 13 is the paper's synthetic setting (2-D input, 2-layer
 /// MLP backbone d = 13, expert size h = 13, batch 64); width 256 is a 256-wide MLP (256-D input,
 /// d = h = 256). One CPU thread. Run:
 /// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramStepBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Config))]
-public class SramStepBenchmarks
+public class SramStepBenchmarks : IDisposable
 {
     private const int BatchSize = 64;
     private ITrainableModel _model = null!;
     private optim.Optimizer _optimizer = null!;
+    private TrainingStep _step = null!;
     private Tensor _x = null!, _y = null!, _membership = null!;
 
     /// <summary>Number of SFs k (the model has m = k + 1 experts).</summary>
-    [Params(1, 4, 16, 64, 256)]
+    [Params(1, 2, 16, 64, 256)]
     public int K { get; set; }
 
     /// <summary>Backbone width d, also the expert size h.</summary>
@@ -59,7 +62,8 @@ public class SramStepBenchmarks
         // Learning rate 0: Adam does all its work but the weights stay put, so every one of the
         // thousands of repetitions of this one batch does the same work (with a real rate the batch
         // is memorised and the gradients drift towards zero).
-        _optimizer = SliceLearning.Training.Optimizers.OptimizerFactory.Create(new SliceLearning.Training.OptimizerOptions { LearningRate = 0.0 }, _model.Module.parameters());
+        _optimizer = new SliceLearning.Training.Optimizers.ScalarSafeAdam(_model.Module.parameters(), 0.0);
+        _step = new TrainingStep(_model, _optimizer);
         _x = randn(BatchSize, input);
         _y = randint(0, 2, new long[] { BatchSize }, dtype: ScalarType.Int64);
         _membership = (rand(BatchSize, K + 1) < 0.1).to(ScalarType.Float32);
@@ -67,15 +71,46 @@ public class SramStepBenchmarks
         for (int i = 0; i < 3; i++) Step();
     }
 
+    /// <summary>One step as the trainer runs it; the loss stays on the device (the trainer reads the losses once per epoch).</summary>
     [Benchmark]
-    public float Step()
+    public void Step()
     {
         using var scope = NewDisposeScope();
-        _optimizer.zero_grad();
-        var loss = _model.Loss(_x, _y, _membership);
-        loss.backward();
+        _step.Run(_x, _y, _membership);
+    }
+
+    internal Tensor ForwardLoss() => ((SliceModelBase)_model).LossWithTermsCore(_x, _y, _membership).Loss;
+
+    internal void OptimizerStep()
+    {
+        using var scope = NewDisposeScope();
         _optimizer.step();
-        return loss.item<float>();
+    }
+
+    /// <summary>Thread CPU microseconds per call of <paramref name="action"/>, median of 5 blocks.</summary>
+    internal double Measure(Action action)
+    {
+        double start = ThreadCpuMicroseconds();
+        action();
+        double one = Math.Max(1, ThreadCpuMicroseconds() - start);
+        int steps = (int)Math.Clamp(200_000 / one, 1, 2000);
+        var blocks = new double[5];
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            double t0 = ThreadCpuMicroseconds();
+            for (int i = 0; i < steps; i++) action();
+            blocks[b] = (ThreadCpuMicroseconds() - t0) / steps;
+        }
+        Array.Sort(blocks);
+        return blocks[2];
+    }
+
+    /// <summary>Releases the model and tensors (for <see cref="StepProfile"/>).</summary>
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+        _x.Dispose(); _y.Dispose(); _membership.Dispose();
     }
 
     [GlobalCleanup]

@@ -1,7 +1,8 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using SliceLearning.Modules;
 using SliceLearning.Runtime;
 using SliceLearning.Slicing;
-using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,6 +22,9 @@ public sealed class HardParameterSharingOptions
         if (!(SliceLossWeight >= 0 && double.IsFinite(SliceLossWeight)))
             throw new ArgumentException($"Invalid {nameof(HardParameterSharingOptions)}: SliceLossWeight must be finite and at least 0; got {SliceLossWeight.ToString(CultureInfo.InvariantCulture)}.");
     }
+
+    /// <summary>A copy of these settings.</summary>
+    public HardParameterSharingOptions Clone() => (HardParameterSharingOptions)MemberwiseClone();
 }
 
 /// <summary>
@@ -34,18 +38,16 @@ public sealed class HardParameterSharingOptions
 /// Loss = CE(base head, all examples) + <see cref="HardParameterSharingOptions.SliceLossWeight"/> ×
 /// Σ over slices i ≥ 1 of mean CE(head i, members of i). A slice without members in a batch adds 0.
 /// </remarks>
-public sealed class HardParameterSharingModel : ITrainableModel
+public sealed class HardParameterSharingModel : SliceHeadsModel
 {
-    private readonly SliceHeadsModule _module;
-    private readonly string[] _sliceNames;
-
-    private HardParameterSharingModel(SliceHeadsModule module, int numClasses, string[] sliceNames, HardParameterSharingOptions options)
+    private HardParameterSharingModel(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, string[] sliceNames, HardParameterSharingOptions options)
+        : base(nameof(HardParameterSharingModel), backbone, backboneWidth, numClasses, sliceNames)
     {
-        _module = module;
-        NumClasses = numClasses;
-        _sliceNames = sliceNames;
-        Options = options;
+        _options = options;
+        RegisterComponents();
     }
+
+    private readonly HardParameterSharingOptions _options;
 
     /// <summary>
     /// Builds HPS over <paramref name="backbone"/> (which maps a batch to [B, <paramref name="backboneWidth"/>]).
@@ -59,52 +61,49 @@ public sealed class HardParameterSharingModel : ITrainableModel
     public static HardParameterSharingModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<HardParameterSharingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        BaselineSupport.CheckSizes(backboneWidth, numClasses);
-        var names = SliceNameRules.WithBase(sliceNames);
+        CheckSizes(backboneWidth, numClasses);
+        var names = CheckSliceNames(sliceNames);
         var options = new HardParameterSharingOptions();
         configure?.Invoke(options);
         options.Validate();
-        return new HardParameterSharingModel(new SliceHeadsModule(backbone, backboneWidth, names.Length, numClasses), numClasses, names, options);
+        return new HardParameterSharingModel(backbone, backboneWidth, numClasses, names, options.Clone());
     }
 
     /// <summary>Builds HPS over a backbone that declares its width (<see cref="IBackbone"/>).</summary>
     public static HardParameterSharingModel Create<TBackbone>(TBackbone backbone, int numClasses, IReadOnlyList<string> sliceNames, Action<HardParameterSharingOptions>? configure = null)
-        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone
+        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone =>
+        Create(backbone, WidthOf(backbone), numClasses, sliceNames, configure);
+
+    /// <summary>
+    /// Recreates HPS from a checkpoint over a freshly constructed <paramref name="backbone"/> of the
+    /// saved architecture (saved slices, classes, width and options), then loads the weights.
+    /// </summary>
+    public static HardParameterSharingModel Load(string path, nn.Module<Tensor, Tensor> backbone)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        return Create(backbone, backbone.OutputWidth, numClasses, sliceNames, configure);
+        return Training.ModelCheckpoint.Recreate(path, info =>
+        {
+            var options = OptionsFromJson<HardParameterSharingOptions>(info.Options, path);
+            options.Validate();
+            return new HardParameterSharingModel(backbone, info.RequireBackboneWidth(path), info.NumClasses, CheckSliceNames(info.SliceNames), options);
+        });
     }
 
-    /// <summary>The settings the model was built with.</summary>
-    public HardParameterSharingOptions Options { get; }
+    /// <summary>A copy of the settings the model was built with.</summary>
+    public HardParameterSharingOptions Options => _options.Clone();
 
-    /// <inheritdoc />
-    public nn.Module Module => _module;
-
-    /// <inheritdoc />
-    public int NumClasses { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> SliceNames => _sliceNames;
-
-    /// <inheritdoc />
-    public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
+    private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership)
     {
-        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length, NumClasses);
-        using var scope = NewDisposeScope();
-        var nll = BaselineSupport.NllPerSlice(_module.call(features), labels);
-        var perSlice = BaselineSupport.MeanOverMembers(nll, sliceMembership);
+        var nll = NllPerSlice(headLogits, labels);
         var loss = nll.select(1, 0).mean();
-        if (_sliceNames.Length > 1) loss = ScalarMath.Add(loss, ScalarMath.Mul(perSlice.narrow(0, 1, _sliceNames.Length - 1).sum(), Options.SliceLossWeight));
-        return scope.MoveToOuter(loss);
+        int m = SliceNames.Count;
+        if (m > 1)
+        {
+            var perSlice = MeanOverMembers(nll, sliceMembership);
+            loss = ScalarMath.Add(loss, ScalarMath.Mul(perSlice.narrow(0, 1, m - 1).sum(), _options.SliceLossWeight));
+        }
+        return loss;
     }
 
-    /// <inheritdoc />
-    public Tensor Logits(Tensor features) => _module.BaseLogits(features);
-
-    /// <summary>Logits of every head, [B, m, C] (base head first): what each slice head predicts.</summary>
-    public Tensor HeadLogits(Tensor features) => _module.call(features);
-
-    /// <inheritdoc />
-    public void Dispose() => _module.Dispose();
+    internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 }

@@ -1,7 +1,8 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using SliceLearning.Modules;
 using SliceLearning.Runtime;
 using SliceLearning.Slicing;
-using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,6 +43,14 @@ public sealed class ManualReweightingOptions
         if (problems.Count > 0)
             throw new ArgumentException($"Invalid {nameof(ManualReweightingOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));
     }
+
+    /// <summary>A copy of these settings (the slice list copied too).</summary>
+    public ManualReweightingOptions Clone()
+    {
+        var copy = (ManualReweightingOptions)MemberwiseClone();
+        copy.ReweightedSlices = ReweightedSlices?.ToArray() ?? Array.Empty<string>();
+        return copy;
+    }
 }
 
 /// <summary>
@@ -54,22 +63,20 @@ public sealed class ManualReweightingOptions
 /// where w_b = α when example b is in a reweighted slice (per its SF) and 1 otherwise, and μ_i = α for
 /// reweighted slices and 1 otherwise. With no reweighted slices this is exactly HPS's loss.
 /// </remarks>
-public sealed class ManualReweightingModel : ITrainableModel
+public sealed class ManualReweightingModel : SliceHeadsModel
 {
-    private readonly SliceHeadsModule _module;
-    private readonly string[] _sliceNames;
     private readonly float[] _multipliers;
-    private readonly Tensor _chosenColumns;
+    private readonly ManualReweightingOptions _options;
+    private readonly float[] _chosenColumns;
 
-    private ManualReweightingModel(SliceHeadsModule module, int numClasses, string[] sliceNames, ManualReweightingOptions options)
+    private ManualReweightingModel(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, string[] sliceNames, ManualReweightingOptions options)
+        : base(nameof(ManualReweightingModel), backbone, backboneWidth, numClasses, sliceNames)
     {
-        _module = module;
-        NumClasses = numClasses;
-        _sliceNames = sliceNames;
-        Options = options;
+        _options = options;
         var chosen = new HashSet<string>(options.ReweightedSlices, StringComparer.Ordinal);
         _multipliers = sliceNames.Select(n => chosen.Contains(n) ? (float)options.Alpha : 1f).ToArray();
-        _chosenColumns = torch.tensor(sliceNames.Select(n => chosen.Contains(n) ? 1f : 0f).ToArray());
+        _chosenColumns = sliceNames.Select(n => chosen.Contains(n) ? 1f : 0f).ToArray();
+        RegisterComponents();
     }
 
     /// <summary>
@@ -83,37 +90,40 @@ public sealed class ManualReweightingModel : ITrainableModel
     public static ManualReweightingModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<ManualReweightingOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        BaselineSupport.CheckSizes(backboneWidth, numClasses);
-        var names = SliceNameRules.WithBase(sliceNames);
+        CheckSizes(backboneWidth, numClasses);
+        var names = CheckSliceNames(sliceNames);
         var options = new ManualReweightingOptions();
         configure?.Invoke(options);
         options.Validate(names);
-        options.ReweightedSlices = options.ReweightedSlices.ToArray();
-        return new ManualReweightingModel(new SliceHeadsModule(backbone, backboneWidth, names.Length, numClasses), numClasses, names, options);
+        return new ManualReweightingModel(backbone, backboneWidth, numClasses, names, options.Clone());
     }
 
     /// <summary>Builds MANUAL over a backbone that declares its width (<see cref="IBackbone"/>).</summary>
     public static ManualReweightingModel Create<TBackbone>(TBackbone backbone, int numClasses, IReadOnlyList<string> sliceNames, Action<ManualReweightingOptions>? configure = null)
-        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone
+        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone =>
+        Create(backbone, WidthOf(backbone), numClasses, sliceNames, configure);
+
+    /// <summary>
+    /// Recreates MANUAL from a checkpoint over a freshly constructed <paramref name="backbone"/> of the
+    /// saved architecture (saved slices, classes, width, α and reweighted slices), then loads the weights.
+    /// </summary>
+    public static ManualReweightingModel Load(string path, nn.Module<Tensor, Tensor> backbone)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        return Create(backbone, backbone.OutputWidth, numClasses, sliceNames, configure);
+        return Training.ModelCheckpoint.Recreate(path, info =>
+        {
+            var names = CheckSliceNames(info.SliceNames);
+            var options = OptionsFromJson<ManualReweightingOptions>(info.Options, path);
+            options.Validate(names);
+            return new ManualReweightingModel(backbone, info.RequireBackboneWidth(path), info.NumClasses, names, options.Clone());
+        });
     }
 
-    /// <summary>The settings the model was built with.</summary>
-    public ManualReweightingOptions Options { get; }
+    /// <summary>A copy of the settings the model was built with.</summary>
+    public ManualReweightingOptions Options => _options.Clone();
 
     /// <summary>The loss multiplier of each slice's head, base first (α for reweighted slices, 1 otherwise).</summary>
     public IReadOnlyList<float> SliceLossMultipliers => _multipliers;
-
-    /// <inheritdoc />
-    public nn.Module Module => _module;
-
-    /// <inheritdoc />
-    public int NumClasses { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> SliceNames => _sliceNames;
 
     /// <summary>
     /// The per-example weights of the base loss: α for examples in at least one reweighted slice
@@ -122,39 +132,36 @@ public sealed class ManualReweightingModel : ITrainableModel
     public Tensor ExampleWeights(Tensor sliceMembership)
     {
         ArgumentNullException.ThrowIfNull(sliceMembership);
-        if (sliceMembership.dim() != 2 || sliceMembership.shape[1] != _sliceNames.Length)
-            throw new SliceDataException($"Expected slice membership of shape [B, {_sliceNames.Length}], got [{string.Join(", ", sliceMembership.shape)}].", nameof(sliceMembership));
+        int m = SliceNames.Count;
+        if (sliceMembership.dim() != 2 || sliceMembership.shape[1] != m)
+            throw new SliceDataException($"Expected slice membership of shape [B, {m}], got [{Shape(sliceMembership)}].", nameof(sliceMembership));
+        return ExampleWeightsCore(sliceMembership);
+    }
+
+    private Tensor ExampleWeightsCore(Tensor sliceMembership)
+    {
         using var scope = NewDisposeScope();
-        using var chosen = _chosenColumns.to(sliceMembership.device);
-        var inChosen = (sliceMembership.to_type(ScalarType.Float32) * chosen).amax(1).gt(ScalarMath.Zero);
-        var weights = ScalarMath.Add(ScalarMath.Mul(inChosen.to_type(ScalarType.Float32), (float)(Options.Alpha - 1)), 1.0);
+        var chosen = torch.tensor(_chosenColumns, device: sliceMembership.device);
+        var inChosen = (sliceMembership.to_type(ScalarType.Float32) * chosen).amax(1).gt(ScalarMath.Zero).to_type(ScalarType.Float32);
+        // 1 + (α - 1) · inChosen.
+        var weights = ScalarMath.Add(ScalarMath.Mul(inChosen, _options.Alpha - 1), 1.0);
         return scope.MoveToOuter(weights);
     }
 
-    /// <inheritdoc />
-    public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
+    private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership)
     {
-        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length, NumClasses);
-        using var scope = NewDisposeScope();
-        var nll = BaselineSupport.NllPerSlice(_module.call(features), labels);
-        var weights = ExampleWeights(sliceMembership).to_type(nll.dtype);
+        var nll = NllPerSlice(headLogits, labels);
+        var weights = ExampleWeightsCore(sliceMembership).to_type(nll.dtype);
         var loss = (nll.select(1, 0) * weights).mean();
-        if (_sliceNames.Length > 1)
+        int m = SliceNames.Count;
+        if (m > 1)
         {
-            var perSlice = BaselineSupport.MeanOverMembers(nll, sliceMembership);
-            using var multipliers = torch.tensor(_multipliers, device: nll.device).to_type(nll.dtype);
-            loss = ScalarMath.Add(loss, ScalarMath.Mul((perSlice * multipliers).narrow(0, 1, _sliceNames.Length - 1).sum(), Options.SliceLossWeight));
+            var perSlice = MeanOverMembers(nll, sliceMembership);
+            var multipliers = torch.tensor(_multipliers, device: nll.device).to_type(nll.dtype);
+            loss = ScalarMath.Add(loss, ScalarMath.Mul((perSlice * multipliers).narrow(0, 1, m - 1).sum(), _options.SliceLossWeight));
         }
-        return scope.MoveToOuter(loss);
+        return loss;
     }
 
-    /// <inheritdoc />
-    public Tensor Logits(Tensor features) => _module.BaseLogits(features);
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        _chosenColumns.Dispose();
-        _module.Dispose();
-    }
+    internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 }

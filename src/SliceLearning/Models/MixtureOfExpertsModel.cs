@@ -1,6 +1,7 @@
 using SliceLearning.Runtime;
-using SliceLearning.Slicing;
 using System.Globalization;
+using System.Text.Json.Nodes;
+using SliceLearning.Slicing;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -44,6 +45,9 @@ public sealed class MixtureOfExpertsOptions
         if (problems.Count > 0)
             throw new ArgumentException($"Invalid {nameof(MixtureOfExpertsOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));
     }
+
+    /// <summary>A copy of these settings.</summary>
+    public MixtureOfExpertsOptions Clone() => (MixtureOfExpertsOptions)MemberwiseClone();
 }
 
 /// <summary>
@@ -60,17 +64,21 @@ public sealed class MixtureOfExpertsOptions
 /// Every backbone comes from the factory, so any architecture works; the experts run one after the
 /// other (one backbone call each), which is inherent to m independent networks.
 /// </remarks>
-public sealed class MixtureOfExpertsModel : ITrainableModel
+public sealed class MixtureOfExpertsModel : SliceModelBase
 {
-    private readonly MoeModule _module;
-    private readonly string[] _sliceNames;
+    private readonly ModuleList<BackboneHead> experts;
+    private readonly BackboneHead gate;
+    private readonly MixtureOfExpertsOptions _options;
 
-    private MixtureOfExpertsModel(MoeModule module, int numClasses, string[] sliceNames, MixtureOfExpertsOptions options)
+    private MixtureOfExpertsModel(Func<nn.Module<Tensor, Tensor>> backboneFactory, long backboneWidth, int numClasses, string[] sliceNames, MixtureOfExpertsOptions options)
+        : base(nameof(MixtureOfExpertsModel), backboneWidth, numClasses, sliceNames)
     {
-        _module = module;
-        NumClasses = numClasses;
-        _sliceNames = sliceNames;
-        Options = options;
+        _options = options;
+        var list = new BackboneHead[sliceNames.Length];
+        for (int i = 0; i < list.Length; i++) list[i] = new BackboneHead(NewBackbone(backboneFactory), nn.Linear(backboneWidth, numClasses));
+        experts = nn.ModuleList(list);
+        gate = new BackboneHead(NewBackbone(backboneFactory), nn.Linear(backboneWidth, sliceNames.Length));
+        RegisterComponents();
     }
 
     /// <summary>Builds MoE with m + 1 backbones from <paramref name="backboneFactory"/> (m experts and the gate).</summary>
@@ -82,120 +90,149 @@ public sealed class MixtureOfExpertsModel : ITrainableModel
     public static MixtureOfExpertsModel Create(Func<nn.Module<Tensor, Tensor>> backboneFactory, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<MixtureOfExpertsOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(backboneFactory);
-        BaselineSupport.CheckSizes(backboneWidth, numClasses);
-        var names = SliceNameRules.WithBase(sliceNames);
+        CheckSizes(backboneWidth, numClasses);
+        var names = CheckSliceNames(sliceNames);
         var options = new MixtureOfExpertsOptions();
         configure?.Invoke(options);
         options.Validate();
-        var experts = new nn.Module<Tensor, Tensor>[names.Length];
-        for (int i = 0; i < names.Length; i++)
-            experts[i] = nn.Sequential(("backbone", NewBackbone(backboneFactory)), ("head", nn.Linear(backboneWidth, numClasses)));
-        var gate = nn.Sequential(("backbone", NewBackbone(backboneFactory)), ("head", nn.Linear(backboneWidth, names.Length)));
-        return new MixtureOfExpertsModel(new MoeModule(experts, gate, options.ExpertsLearnOnlyFromTheirSlice), numClasses, names, options);
+        return new MixtureOfExpertsModel(backboneFactory, backboneWidth, numClasses, names, options.Clone());
     }
 
-    /// <summary>The settings the model was built with.</summary>
-    public MixtureOfExpertsOptions Options { get; }
-
-    /// <inheritdoc />
-    public nn.Module Module => _module;
-
-    /// <inheritdoc />
-    public int NumClasses { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> SliceNames => _sliceNames;
-
-    /// <inheritdoc />
-    public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
+    /// <summary>
+    /// Recreates MoE from a checkpoint with fresh backbones from <paramref name="backboneFactory"/>
+    /// (the saved architecture), the saved slices, classes, width and options, then loads the weights.
+    /// </summary>
+    public static MixtureOfExpertsModel Load(string path, Func<nn.Module<Tensor, Tensor>> backboneFactory)
     {
-        BaselineSupport.CheckBatch(features, labels, sliceMembership, _sliceNames.Length, NumClasses);
-        using var scope = NewDisposeScope();
-        var (expertLogits, gateLogits) = _module.Parts(features);
-        var nll = BaselineSupport.NllPerSlice(expertLogits, labels);
-        var expertLoss = BaselineSupport.MeanOverMembers(nll, sliceMembership).sum();
-        var experts = Options.ExpertsLearnOnlyFromTheirSlice ? expertLogits.detach() : expertLogits;
-        var mixture = MoeModule.MixtureLogProbabilities(experts, gateLogits);
-        var gateLoss = nn.functional.nll_loss(mixture, labels);
-        var loss = ScalarMath.Add(expertLoss, ScalarMath.Mul(gateLoss, Options.GateLossWeight));
-        if (Options.GateRoutingLossWeight > 0)
+        ArgumentNullException.ThrowIfNull(backboneFactory);
+        return Training.ModelCheckpoint.Recreate(path, info =>
         {
-            var target = sliceMembership.to_type(gateLogits.dtype);
-            target = target / target.sum(1, keepdim: true).clamp_min(ScalarMath.One);
-            var routing = -(target * gateLogits.log_softmax(1)).sum(1).mean();
-            loss = ScalarMath.Add(loss, ScalarMath.Mul(routing, Options.GateRoutingLossWeight));
-        }
-        return scope.MoveToOuter(loss);
+            var options = OptionsFromJson<MixtureOfExpertsOptions>(info.Options, path);
+            options.Validate();
+            return new MixtureOfExpertsModel(backboneFactory, info.RequireBackboneWidth(path), info.NumClasses, CheckSliceNames(info.SliceNames), options);
+        });
     }
 
-    /// <summary>Log-probabilities of the gate-weighted mixture, [B, C] (valid logits: softmax gives the mixture).</summary>
-    public Tensor Logits(Tensor features) => _module.call(features);
+    /// <summary>A copy of the settings the model was built with.</summary>
+    public MixtureOfExpertsOptions Options => _options.Clone();
 
     /// <summary>The gate weights [B, m] (base expert first): non-negative, each row sums to 1.</summary>
     public Tensor GateWeights(Tensor features)
     {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ModelInputChecks.Features(features);
         using var scope = NewDisposeScope();
-        var (_, gateLogits) = _module.Parts(features);
+        var (_, gateLogits) = Parts(features);
         return scope.MoveToOuter(gateLogits.softmax(1));
     }
 
     /// <summary>Each expert's logits [B, m, C] (base expert first).</summary>
     public Tensor ExpertLogits(Tensor features)
     {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ModelInputChecks.Features(features);
         using var scope = NewDisposeScope();
-        var (expertLogits, _) = _module.Parts(features);
+        var (expertLogits, _) = Parts(features);
         return scope.MoveToOuter(expertLogits);
     }
 
+    /// <summary>Log-probabilities of the gate-weighted mixture, [B, C] (valid logits: softmax gives the mixture).</summary>
+    internal override Tensor LogitsCore(Tensor features)
+    {
+        using var scope = NewDisposeScope();
+        var (expertLogits, gateLogits) = Parts(features);
+        var result = MixtureLogProbabilities(_options.ExpertsLearnOnlyFromTheirSlice ? expertLogits.detach() : expertLogits, gateLogits);
+        return scope.MoveToOuter(result);
+    }
+
+    internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var scope = NewDisposeScope();
+        var (loss, _) = LossAndMixture(features, labels, sliceMembership);
+        return scope.MoveToOuter(loss);
+    }
+
+    internal override (Tensor Loss, Tensor Logits) LossAndLogitsCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var scope = NewDisposeScope();
+        var (loss, mixture) = LossAndMixture(features, labels, sliceMembership);
+        return (scope.MoveToOuter(loss), scope.MoveToOuter(mixture));
+    }
+
+    private (Tensor Loss, Tensor Mixture) LossAndMixture(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        var (expertLogits, gateLogits) = Parts(features);
+        var nll = SliceHeadsModel.NllPerSlice(expertLogits, labels);
+        var expertLoss = SliceHeadsModel.MeanOverMembers(nll, sliceMembership).sum();
+        var experts = _options.ExpertsLearnOnlyFromTheirSlice ? expertLogits.detach() : expertLogits;
+        var mixture = MixtureLogProbabilities(experts, gateLogits);
+        var gateLoss = nn.functional.nll_loss(mixture, labels);
+        var loss = ScalarMath.Add(expertLoss, ScalarMath.Mul(gateLoss, _options.GateLossWeight));
+        if (_options.GateRoutingLossWeight > 0)
+        {
+            var target = sliceMembership.to_type(gateLogits.dtype);
+            target = target / target.sum(1, keepdim: true).clamp_min(ScalarMath.One);
+            var routing = (target * gateLogits.log_softmax(1)).sum(1).mean().neg();
+            loss = ScalarMath.Add(loss, ScalarMath.Mul(routing, _options.GateRoutingLossWeight));
+        }
+        return (loss, mixture);
+    }
+
+    internal override JsonObject DescribeOptions() => OptionsToJson(_options);
+
+    private (Tensor ExpertLogits, Tensor GateLogits) Parts(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var outputs = new Tensor[experts.Count];
+        for (int i = 0; i < outputs.Length; i++) outputs[i] = experts[i].Head.call(RunBackbone(experts[i].Backbone, input));
+        var expertLogits = torch.stack(outputs, 1);
+        var gateLogits = gate.Head.call(RunBackbone(gate.Backbone, input));
+        return (scope.MoveToOuter(expertLogits), scope.MoveToOuter(gateLogits));
+    }
+
+    /// <summary>log Σ_i g_i p_i(c): expert logits [B, m, C], gate logits [B, m] -> [B, C].</summary>
+    private static Tensor MixtureLogProbabilities(Tensor expertLogits, Tensor gateLogits) =>
+        torch.logsumexp(ScalarMath.Add(expertLogits.log_softmax(2), gateLogits.log_softmax(1).unsqueeze(2)), 1);
+
     /// <inheritdoc />
-    public void Dispose() => _module.Dispose();
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var e in experts) e.Dispose();
+            gate.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 
     private static nn.Module<Tensor, Tensor> NewBackbone(Func<nn.Module<Tensor, Tensor>> factory) =>
         factory() ?? throw new InvalidOperationException("The backbone factory returned null; it must return a new backbone module on every call.");
 
-    private sealed class MoeModule : nn.Module<Tensor, Tensor>
+    /// <summary>One backbone and its linear head (state-dict keys "backbone.*" and "head.*").</summary>
+    private sealed class BackboneHead : nn.Module<Tensor, Tensor>
     {
-        private readonly ModuleList<nn.Module<Tensor, Tensor>> experts;
-        private readonly nn.Module<Tensor, Tensor> gate;
-        private readonly bool _detach;
+        private readonly nn.Module<Tensor, Tensor> backbone;
+        private readonly Linear head;
 
-        public MoeModule(nn.Module<Tensor, Tensor>[] experts, nn.Module<Tensor, Tensor> gate, bool detachExperts)
-            : base(nameof(MixtureOfExpertsModel))
+        public BackboneHead(nn.Module<Tensor, Tensor> backbone, Linear head) : base(nameof(BackboneHead))
         {
-            this.experts = nn.ModuleList(experts);
-            this.gate = gate;
-            _detach = detachExperts;
+            this.backbone = backbone;
+            this.head = head;
             RegisterComponents();
         }
 
-        public (Tensor ExpertLogits, Tensor GateLogits) Parts(Tensor input)
-        {
-            using var scope = NewDisposeScope();
-            var outputs = new Tensor[experts.Count];
-            for (int i = 0; i < outputs.Length; i++) outputs[i] = experts[i].call(input);
-            var expertLogits = torch.stack(outputs, 1);
-            var gateLogits = gate.call(input);
-            return (scope.MoveToOuter(expertLogits), scope.MoveToOuter(gateLogits));
-        }
+        public nn.Module<Tensor, Tensor> Backbone => backbone;
 
-        public override Tensor forward(Tensor input)
-        {
-            using var scope = NewDisposeScope();
-            var (expertLogits, gateLogits) = Parts(input);
-            var result = MixtureLogProbabilities(_detach ? expertLogits.detach() : expertLogits, gateLogits);
-            return scope.MoveToOuter(result);
-        }
+        public Linear Head => head;
 
-        /// <summary>log Σ_i g_i p_i(c): expert logits [B, m, C], gate logits [B, m] -> [B, C].</summary>
-        public static Tensor MixtureLogProbabilities(Tensor expertLogits, Tensor gateLogits) =>
-            torch.logsumexp(ScalarMath.Add(expertLogits.log_softmax(2), gateLogits.log_softmax(1).unsqueeze(2)), 1);
+        public override Tensor forward(Tensor input) => head.call(backbone.call(input));
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                foreach (var e in experts) e.Dispose();
-                gate.Dispose();
+                backbone.Dispose();
+                head.Dispose();
             }
             base.Dispose(disposing);
         }

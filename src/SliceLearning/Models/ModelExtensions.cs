@@ -16,19 +16,26 @@ public static class ModelExtensions
     /// <param name="model">The model.</param>
     /// <param name="features">Backbone input [N, ...]; moved to the model's device batch by batch.</param>
     /// <param name="batchSize">Rows per forward pass.</param>
+    /// <exception cref="SliceDataException">The features are empty, have a NaN or infinite value (the message names the row), or do not fit the backbone.</exception>
+    /// <remarks>Safe to call from several threads, also while the model trains: calls take the model's mode lock in turn, so the train/eval flag is never left wrong.</remarks>
     public static (Tensor Probabilities, int[] Classes) Predict(this ITrainableModel model, Tensor features, int batchSize = 1024)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (model is SliceModelBase { IsDisposed: true }) throw new ObjectDisposedException(model.GetType().Name);
         if (features.dim() == 0 || features.shape[0] == 0)
             throw new SliceDataException("Cannot predict on an empty set of features (0 rows).", nameof(features));
+        ModelInputChecks.Finite(features);
+        return PredictChecked(model, features, batchSize);
+    }
+
+    /// <summary>Predict without the finiteness check (data sets are checked when built).</summary>
+    internal static (Tensor Probabilities, int[] Classes) PredictChecked(ITrainableModel model, Tensor features, int batchSize)
+    {
         var module = model.Module;
-        bool wasTraining = module.training;
-        module.eval();
-        try
+        return ModelMode.InEvaluation(module, () =>
         {
-            using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var device = DeviceOf(module);
             long n = features.shape[0];
@@ -43,11 +50,7 @@ public static class ModelExtensions
             long[] classes64 = probabilities.argmax(1).data<long>().ToArray();
             var classes = Array.ConvertAll(classes64, c => (int)c);
             return (scope.MoveToOuter(probabilities), classes);
-        }
-        finally
-        {
-            module.train(wasTraining);
-        }
+        });
     }
 
     /// <summary>
@@ -62,7 +65,8 @@ public static class ModelExtensions
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        var (probabilities, classes) = model.Predict(data.Features);
+        // A SliceDataset's features were checked to be finite when it was built.
+        var (probabilities, classes) = PredictChecked(model, data.Features, 1024);
         probabilities.Dispose();
         var labels = Array.ConvertAll(data.Labels.data<long>().ToArray(), l => (int)l);
         return SliceReport.Create(data.Slices, labels, classes, model.NumClasses, options);

@@ -15,6 +15,9 @@ internal static class ModelInputChecks
             throw new SliceDataException("The batch is empty (0 rows); a loss or prediction needs at least one example.", nameof(features));
     }
 
+    /// <summary>Rejects NaN and infinite features, naming the first such row and column.</summary>
+    public static void Finite(Tensor features) => Training.SliceDataset.CheckFinite(features);
+
     public static void Labels(Tensor labels, long batch, int numClasses)
     {
         ArgumentNullException.ThrowIfNull(labels);

@@ -11,8 +11,8 @@ namespace SliceLearning.Models;
 /// <param name="Prediction">Prediction head cross-entropy, mean over the batch.</param>
 /// <param name="SliceHead">Shared slice head cross-entropy over member (example, slice) pairs, divided by their count.</param>
 /// <param name="Indicator">Indicator binary cross-entropy, summed over the m slices, mean over the B examples.</param>
-/// <param name="MemberPairs">Number of member (example, slice) pairs in the batch (the slice head's normaliser).</param>
-public sealed record SliceAwareLoss(Tensor Total, Tensor Prediction, Tensor SliceHead, Tensor Indicator, long MemberPairs) : IDisposable
+/// <param name="MemberPairs">Number of member (example, slice) pairs in the batch (the slice head's normaliser), a scalar tensor (kept on the device: reading it is a host sync).</param>
+public sealed record SliceAwareLoss(Tensor Total, Tensor Prediction, Tensor SliceHead, Tensor Indicator, Tensor MemberPairs) : IDisposable
 {
     /// <summary>Disposes every tensor.</summary>
     public void Dispose()
@@ -21,5 +21,6 @@ public sealed record SliceAwareLoss(Tensor Total, Tensor Prediction, Tensor Slic
         Prediction.Dispose();
         SliceHead.Dispose();
         Indicator.Dispose();
+        MemberPairs.Dispose();
     }
 }

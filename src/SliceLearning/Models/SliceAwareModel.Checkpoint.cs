@@ -6,45 +6,23 @@ namespace SliceLearning.Models;
 
 public sealed partial class SliceAwareModel
 {
-    /// <summary>Saves the weights, slice names, sizes and options atomically (see <see cref="ModelCheckpoint"/>).</summary>
-    /// <param name="path">The checkpoint file; replaced only when the new file is complete.</param>
-    public void Save(string path) => ModelCheckpoint.Save(this, path);
-
     /// <summary>
     /// Recreates a slice-aware model from a checkpoint: builds it over <paramref name="backbone"/>
     /// with the saved slice names, class count, width and options, then loads the weights (including
-    /// the backbone's).
+    /// the backbone's). The file is verified in full before any weight is copied.
     /// </summary>
-    /// <param name="path">A checkpoint written by <see cref="Save"/>.</param>
+    /// <param name="path">A checkpoint written by <see cref="SliceModelBase.Save"/>.</param>
     /// <param name="backbone">A freshly constructed backbone of the same architecture as the saved one.</param>
     /// <exception cref="CheckpointMismatchException">The checkpoint is not a slice-aware model's or does not fit the backbone.</exception>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, or is truncated or corrupt.</exception>
     public static SliceAwareModel Load(string path, nn.Module<Tensor, Tensor> backbone)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        var info = ModelCheckpoint.ReadInfo(path);
-        if (info.ModelType != typeof(SliceAwareModel).FullName || info.Options is null || info.BackboneWidth is null)
-            throw new CheckpointMismatchException($"The checkpoint '{path}' holds a {info.ModelType}, not a {nameof(SliceAwareModel)}.");
-        var options = info.Options.ToOptions();
-        var model = Create(backbone, info.BackboneWidth.Value, info.NumClasses, info.SliceNames, o =>
+        return ModelCheckpoint.Recreate(path, info =>
         {
-            o.ExpertSize = options.ExpertSize;
-            o.Temperature = options.Temperature;
-            o.Attention = options.Attention;
-            o.Backpropagation = options.Backpropagation;
-            o.SliceHeadNormalization = options.SliceHeadNormalization;
-            o.PredictionLossWeight = options.PredictionLossWeight;
-            o.SliceHeadLossWeight = options.SliceHeadLossWeight;
-            o.IndicatorLossWeight = options.IndicatorLossWeight;
+            var options = OptionsFromJson<SliceAwareOptions>(info.Options, path);
+            options.Validate();
+            return new SliceAwareModel(backbone, info.RequireBackboneWidth(path), info.NumClasses, CheckSliceNames(info.SliceNames), options);
         });
-        try
-        {
-            ModelCheckpoint.Load(model, path);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using SliceLearning.Modules;
 using SliceLearning.Runtime;
 using SliceLearning.Training.DataParallel;
@@ -12,21 +13,17 @@ namespace SliceLearning.Models;
 /// producing [B, d], followed by a <see cref="SliceResidualAttention"/> module over the slices the
 /// model was built for. Trains on SF membership; predicts and explains from features alone.
 /// </summary>
-public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITrainableModel, IStepNormalizedLoss
+public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLoss
 {
     private readonly nn.Module<Tensor, Tensor> backbone;
     private readonly SliceResidualAttention sram;
-    private readonly string[] _sliceNames;
     private readonly SliceAwareOptions _options;
 
     private SliceAwareModel(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, string[] sliceNames, SliceAwareOptions options)
-        : base(nameof(SliceAwareModel))
+        : base(nameof(SliceAwareModel), backboneWidth, numClasses, sliceNames)
     {
         this.backbone = backbone;
-        _sliceNames = sliceNames;
         _options = options;
-        BackboneWidth = backboneWidth;
-        NumClasses = numClasses;
         ExpertSize = options.ExpertSize ?? backboneWidth;
         sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation);
         RegisterComponents();
@@ -47,10 +44,8 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(sliceNames);
-        ArgumentOutOfRangeException.ThrowIfLessThan(backboneWidth, 1L);
-        if (numClasses < 2)
-            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (use 2 for a binary task).");
-        var names = SliceNameRules.WithBase(sliceNames);
+        CheckSizes(backboneWidth, numClasses);
+        var names = CheckSliceNames(sliceNames);
         var options = new SliceAwareOptions();
         configure?.Invoke(options);
         options.Validate();
@@ -63,8 +58,7 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         Action<SliceAwareOptions>? configure = null)
         where TBackbone : nn.Module<Tensor, Tensor>, IBackbone
     {
-        ArgumentNullException.ThrowIfNull(backbone);
-        return Create(backbone, backbone.OutputWidth, numClasses, sliceNames, configure);
+        return Create(backbone, WidthOf(backbone), numClasses, sliceNames, configure);
     }
 
     /// <summary>Creates a slice-aware model for the slices of <paramref name="slices"/>.</summary>
@@ -75,18 +69,6 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         ArgumentNullException.ThrowIfNull(slices);
         return Create(backbone, backboneWidth, numClasses, slices.SliceNames, configure);
     }
-
-    /// <inheritdoc />
-    public nn.Module Module => this;
-
-    /// <inheritdoc />
-    public int NumClasses { get; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> SliceNames => _sliceNames;
-
-    /// <summary>d, the backbone width.</summary>
-    public long BackboneWidth { get; }
 
     /// <summary>h, the expert representation size.</summary>
     public long ExpertSize { get; }
@@ -100,24 +82,24 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
     /// <summary>The slice-residual-attention module.</summary>
     public SliceResidualAttention Sram => sram;
 
-    /// <summary>Class logits [B, C]; needs no SFs.</summary>
-    public override Tensor forward(Tensor input)
+    internal override Tensor LogitsCore(Tensor features)
     {
-        using var output = Run(input);
+        using var output = RunCore(features);
         return output.Logits.alias();
     }
-
-    /// <inheritdoc />
-    public Tensor Logits(Tensor features) => call(features);
 
     /// <summary>Runs the backbone and every SRAM component; the caller disposes the output.</summary>
     public SramOutput Run(Tensor features)
     {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         ModelInputChecks.Features(features);
+        return RunCore(features);
+    }
+
+    private SramOutput RunCore(Tensor features)
+    {
         using var scope = NewDisposeScope();
-        var z = backbone.call(features);
-        if (z.dim() != 2 || z.shape[1] != BackboneWidth)
-            throw new InvalidOperationException($"The backbone produced [{string.Join(", ", z.shape)}], but the model was created with backboneWidth = {BackboneWidth}; pass the width the backbone really outputs.");
+        var z = RunBackbone(backbone, features);
         var output = sram.call(z);
         foreach (var t in new[] { output.IndicatorLogits, output.SlicePredictionLogits,
             output.AttentionWeights, output.SliceAwareRepresentation, output.Logits })
@@ -125,12 +107,30 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         return output;
     }
 
-    /// <inheritdoc />
-    public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
+    internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        using var terms = LossTerms(features, labels, sliceMembership);
+        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        logits.Dispose();
         return terms.Total.alias();
     }
+
+    internal override (Tensor Loss, Tensor Logits) LossAndLogitsCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        return (terms.Total.alias(), logits);
+    }
+
+    internal override IReadOnlyList<string> LossTermNames { get; } = new[] { "total", "prediction", "slice head", "indicator" };
+
+    internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var scope = NewDisposeScope();
+        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        var values = torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
+        return (scope.MoveToOuter(terms.Total.alias()), scope.MoveToOuter(values));
+    }
+
+    internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 
     /// <summary>
     /// The three normalised loss terms of a batch and their weighted sum (see <see cref="SliceAwareOptions"/>).
@@ -140,61 +140,73 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
     /// <param name="sliceMembership">SF outputs [B, m], 0/1, base column first.</param>
     public SliceAwareLoss LossTerms(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        ModelInputChecks.Features(features);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        CheckBatch(features, labels, sliceMembership);
+        var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        logits.Dispose();
+        return terms;
+    }
+
+    private SliceAwareLoss LossTermsCore(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor logits)
+    {
         long b = features.shape[0];
-        ModelInputChecks.Labels(labels, b, NumClasses);
-        ModelInputChecks.Membership(sliceMembership, b, _sliceNames);
         using var scope = NewDisposeScope();
-        using var output = Run(features);
-        var mask = sliceMembership.to(output.Logits.dtype);
+        using var output = RunCore(features);
+        var mask = sliceMembership.dtype == output.Logits.dtype ? sliceMembership : sliceMembership.to(output.Logits.dtype);
         // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
         long rows = StepNormalization.Rows(b);
         var prediction = rows == b
             ? nn.functional.cross_entropy(output.Logits, labels)
             : ScalarMath.Div(nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum), rows);
 
-        long m = _sliceNames.Length;
-        // Cross-entropy of every (example, slice) pair, -log softmax(p_i)[y], as a [B, m] tensor.
-        Tensor perPair;
-        if (NumClasses == 2)
+        bool perSliceMean = _options.SliceHeadNormalization == SliceHeadNormalization.PerSlice;
+        // The member-pair count stays on the device: reading it would cost a host sync per step.
+        var memberPairs = mask.sum();
+        // Σ over member (example, slice) pairs of the cross-entropy -log softmax(p_i)[y].
+        Tensor maskedSum;
+        Tensor? perPair = null;
+        if (NumClasses == 2 && !perSliceMean)
         {
-            // Binary: CE = softplus(-(2y - 1)(p1 - p0)); elementwise on [B, m], no size-2 softmax rows.
+            // Binary: CE = softplus(-(2y - 1)(p1 - p0)) = BCE-with-logits(p1 - p0, y), with the mask as
+            // its weight: one fused op gives the masked sum (no [B, m] intermediates to back-propagate).
             var gap = output.SlicePredictionLogits.select(2, 1) - output.SlicePredictionLogits.select(2, 0); // [B, m]
-            var sign = labels.to(gap.dtype).mul(ScalarMath.Two).sub(ScalarMath.One).unsqueeze(1);             // [B, 1]
-            perPair = -nn.functional.logsigmoid(gap * sign);                                                  // softplus(-x)
+            var target = labels.to(gap.dtype).unsqueeze(1).expand_as(gap);                                   // [B, m]
+            maskedSum = nn.functional.binary_cross_entropy_with_logits(gap, target, weight: mask, reduction: nn.Reduction.Sum);
         }
         else
         {
             var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                                 // [B, m, C]
-            var oneHot = nn.functional.one_hot(labels, NumClasses).to(logProbabilities.dtype).unsqueeze(1);    // [B, 1, C]
-            perPair = -(logProbabilities * oneHot).sum(2);                                                      // [B, m]
+            var index = labels.view(-1, 1, 1).expand(-1, logProbabilities.shape[1], 1);
+            perPair = logProbabilities.gather(2, index).squeeze(2).neg();                                       // [B, m]
+            maskedSum = perPair.mul(mask).sum();
         }
-        long memberPairs = (long)mask.sum().item<float>();
         Tensor sliceHead;
-        if (_options.SliceHeadNormalization == SliceHeadNormalization.PerSlice)
+        if (perSliceMean)
         {
             // Each slice's mean over its members in the batch, averaged over the slices that have members
             // (under data-parallel training: the step's members over all ranks).
             var counts = StepNormalization.SliceMembers(mask.sum(0L));                   // [m]
-            var perSlice = perPair.mul(mask).sum(0L).div(counts.clamp_min(LossScalars.One));
-            var present = counts.gt(LossScalars.Zero).to(perSlice.dtype).sum();
-            sliceHead = perSlice.sum().div(present.clamp_min(LossScalars.One));
+            var perSlice = perPair!.mul(mask).sum(0L).div(counts.clamp_min(ScalarMath.One));
+            var present = counts.gt(ScalarMath.Zero).to(perSlice.dtype).sum();
+            sliceHead = perSlice.sum().div(present.clamp_min(ScalarMath.One));
         }
         else
         {
-            sliceHead = ScalarMath.Div((perPair * mask).sum(), Math.Max(1L, StepNormalization.MemberPairs(memberPairs)));
+            sliceHead = StepNormalization.Current is { } step
+                ? ScalarMath.Div(maskedSum, Math.Max(1L, step.MemberPairs))
+                : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
         // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
         // indicator head's gradient does not shrink as more slices are added.
         var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), rows);
 
-        var total = ScalarMath.Add(ScalarMath.Add(
-            ScalarMath.Mul(prediction, _options.PredictionLossWeight),
-            ScalarMath.Mul(sliceHead, _options.SliceHeadLossWeight)),
-            ScalarMath.Mul(indicator, _options.IndicatorLossWeight));
+        // A weight of 1 (the default) costs no op.
+        var total = ScalarMath.Add(ScalarMath.Add(Weighted(_options.PredictionLossWeight, prediction),
+            Weighted(_options.SliceHeadLossWeight, sliceHead)), Weighted(_options.IndicatorLossWeight, indicator));
+        logits = scope.MoveToOuter(output.Logits.alias());
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
-            scope.MoveToOuter(indicator), memberPairs);
+            scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));
     }
 
     /// <summary>
@@ -204,19 +216,20 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
     /// </summary>
     /// <param name="features">Backbone input for N examples.</param>
     /// <param name="topSlices">How many slices to list per example in <see cref="ExampleExplanation.TopSlices"/>.</param>
+    /// <exception cref="SliceDataException">The batch is empty, has a NaN or infinite feature (the message names the row), or does not fit the backbone.</exception>
     public SliceExplanation Explain(Tensor features, int topSlices = 3)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(topSlices, 0);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         ModelInputChecks.Features(features);
-        bool wasTraining = training;
-        eval();
-        try
+        ModelInputChecks.Finite(features);
+        var names = SliceNames;
+        return ModelMode.InEvaluation(this, () =>
         {
-            using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var device = ModelExtensions.DeviceOf(this);
-            using var output = Run(features.to(device));
-            long n = features.shape[0], m = _sliceNames.Length, c = NumClasses;
+            using var output = RunCore(features.to(device));
+            long n = features.shape[0], m = names.Count, c = NumClasses;
             float[] probs = output.Logits.softmax(1).cpu().data<float>().ToArray();
             float[] att = output.AttentionWeights.cpu().data<float>().ToArray();
             float[] ind = output.IndicatorLogits.sigmoid().cpu().data<float>().ToArray();
@@ -231,15 +244,11 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
                 var s = new float[m][];
                 for (long j = 0; j < m; j++) s[j] = slice.AsSpan((int)((i * m + j) * c), (int)c).ToArray();
                 var order = Enumerable.Range(0, (int)m).OrderByDescending(j => a[j]).ThenBy(j => j).Take(top)
-                    .Select(j => new SliceWeight(_sliceNames[j], a[j])).ToArray();
+                    .Select(j => new SliceWeight(names[j], a[j])).ToArray();
                 examples[i] = new ExampleExplanation(ArgMax(p), p, a, q, s, order);
             }
-            return new SliceExplanation(_sliceNames, examples);
-        }
-        finally
-        {
-            train(wasTraining);
-        }
+            return new SliceExplanation(names, examples);
+        });
     }
 
     /// <inheritdoc />
@@ -253,17 +262,12 @@ public sealed partial class SliceAwareModel : nn.Module<Tensor, Tensor>, ITraina
         base.Dispose(disposing);
     }
 
+    private static Tensor Weighted(double weight, Tensor term) => weight == 1.0 ? term : ScalarMath.Mul(term, weight);
+
     private static int ArgMax(float[] values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
         return best;
     }
-}
-
-/// <summary>Scalars of the loss, held for the process's lifetime so a collection never finalizes one mid-call.</summary>
-internal static class LossScalars
-{
-    public static readonly Scalar One = 1.0;
-    public static readonly Scalar Zero = 0.0;
 }

@@ -30,12 +30,9 @@ public static class SliceLossExtensions
                 throw new SliceDataException($"Label {labels[row]} at row {row} is outside [0, {model.NumClasses}) for a {model.NumClasses}-class model.", nameof(data), row: row);
         }
         var module = model.Module;
-        bool wasTraining = module.training;
-        module.eval();
         var perRow = new double[data.Count];
-        try
+        ModelMode.InEvaluation(module, () =>
         {
-            using var noGrad = no_grad();
             var device = ModelExtensions.DeviceOf(module);
             for (int start = 0; start < data.Count; start += batchSize)
             {
@@ -46,11 +43,8 @@ public static class SliceLossExtensions
                 var loss = nn.functional.cross_entropy(model.Logits(x), y, reduction: nn.Reduction.None).to(float64).cpu();
                 loss.data<double>().CopyTo(perRow.AsSpan(start, length));
             }
-        }
-        finally
-        {
-            module.train(wasTraining);
-        }
+            return 0;
+        });
         var slices = data.Slices;
         var result = new double[slices.ColumnCount];
         for (int c = 0; c < result.Length; c++)

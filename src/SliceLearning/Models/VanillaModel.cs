@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using SliceLearning.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,17 +10,15 @@ namespace SliceLearning.Models;
 /// The paper's VANILLA baseline: a backbone and a linear prediction head <c>Linear(d, C)</c>,
 /// trained with cross-entropy; it ignores slices.
 /// </summary>
-public sealed class VanillaModel : nn.Module<Tensor, Tensor>, ITrainableModel
+public sealed class VanillaModel : SliceModelBase
 {
     private readonly nn.Module<Tensor, Tensor> backbone;
     private readonly Linear prediction_head;
 
     private VanillaModel(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses)
-        : base(nameof(VanillaModel))
+        : base(nameof(VanillaModel), backboneWidth, numClasses, Array.Empty<string>())
     {
         this.backbone = backbone;
-        BackboneWidth = backboneWidth;
-        NumClasses = numClasses;
         prediction_head = nn.Linear(backboneWidth, numClasses);
         RegisterComponents();
     }
@@ -31,9 +30,7 @@ public sealed class VanillaModel : nn.Module<Tensor, Tensor>, ITrainableModel
     public static VanillaModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        ArgumentOutOfRangeException.ThrowIfLessThan(backboneWidth, 1L);
-        if (numClasses < 2)
-            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least 2 classes (use 2 for a binary task).");
+        CheckSizes(backboneWidth, numClasses);
         return new VanillaModel(backbone, backboneWidth, numClasses);
     }
 
@@ -41,47 +38,46 @@ public sealed class VanillaModel : nn.Module<Tensor, Tensor>, ITrainableModel
     /// <param name="backbone">The backbone; the model owns it from now on.</param>
     /// <param name="numClasses">C, at least 2.</param>
     public static VanillaModel Create<TBackbone>(TBackbone backbone, int numClasses)
-        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone
+        where TBackbone : nn.Module<Tensor, Tensor>, IBackbone =>
+        Create(backbone, WidthOf(backbone), numClasses);
+
+    /// <summary>
+    /// Recreates a VANILLA model from a checkpoint over a freshly constructed <paramref name="backbone"/>
+    /// of the saved architecture, then loads the weights (all or nothing, see <see cref="Training.ModelCheckpoint"/>).
+    /// </summary>
+    public static VanillaModel Load(string path, nn.Module<Tensor, Tensor> backbone)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        return Create(backbone, backbone.OutputWidth, numClasses);
+        return Training.ModelCheckpoint.Recreate(path, info => Create(backbone, info.RequireBackboneWidth(path), info.NumClasses));
     }
 
-    /// <inheritdoc />
-    public nn.Module Module => this;
+    /// <summary>The backbone.</summary>
+    public nn.Module<Tensor, Tensor> Backbone => backbone;
 
-    /// <inheritdoc />
-    public int NumClasses { get; }
-
-    /// <summary>Always empty: the model ignores slices.</summary>
-    public IReadOnlyList<string> SliceNames => Array.Empty<string>();
-
-    /// <summary>d, the backbone width.</summary>
-    public long BackboneWidth { get; }
-
-    /// <summary>Class logits [B, C].</summary>
-    public override Tensor forward(Tensor input)
+    internal override Tensor LogitsCore(Tensor features)
     {
-        ModelInputChecks.Features(input);
         using var scope = NewDisposeScope();
-        var z = backbone.call(input);
-        if (z.dim() != 2 || z.shape[1] != BackboneWidth)
-            throw new InvalidOperationException($"The backbone produced [{string.Join(", ", z.shape)}], but the model was created with backboneWidth = {BackboneWidth}; pass the width the backbone really outputs.");
+        var z = RunBackbone(backbone, features);
         return scope.MoveToOuter(prediction_head.call(z));
     }
 
-    /// <inheritdoc />
-    public Tensor Logits(Tensor features) => call(features);
-
-    /// <summary>Cross-entropy of the logits, mean over the batch; <paramref name="sliceMembership"/> is ignored.</summary>
-    public Tensor Loss(Tensor features, Tensor labels, Tensor sliceMembership)
+    /// <summary>Cross-entropy of the logits, mean over the batch; the slice membership is ignored.</summary>
+    internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        ModelInputChecks.Features(features);
-        ModelInputChecks.Labels(labels, features.shape[0], NumClasses);
         using var scope = NewDisposeScope();
-        var loss = nn.functional.cross_entropy(call(features), labels);
+        var loss = nn.functional.cross_entropy(LogitsCore(features), labels);
         return scope.MoveToOuter(loss);
     }
+
+    internal override (Tensor Loss, Tensor Logits) LossAndLogitsCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var scope = NewDisposeScope();
+        var logits = LogitsCore(features);
+        var loss = nn.functional.cross_entropy(logits, labels);
+        return (scope.MoveToOuter(loss), scope.MoveToOuter(logits));
+    }
+
+    internal override JsonObject DescribeOptions() => new();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

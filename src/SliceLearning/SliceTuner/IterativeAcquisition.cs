@@ -188,7 +188,7 @@ public sealed class IterativeAcquisition
     /// The top-up of Algorithm 2: max(L - size, 0) per slice; when that costs more than the budget,
     /// each amount is scaled down by budget / cost and floored (never overspends).
     /// </summary>
-    public static int[] TopUp(IReadOnlyList<int> sizes, int minSliceSize, double budget, IReadOnlyList<double> costs)
+    internal static int[] TopUp(IReadOnlyList<int> sizes, int minSliceSize, double budget, IReadOnlyList<double> costs)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(costs);
@@ -206,7 +206,7 @@ public sealed class IterativeAcquisition
     /// to all zeros keeps one example of the slice with the largest scaled amount, so the caller
     /// always makes progress.
     /// </summary>
-    public static (double ChangeRatio, int[] Amounts) LimitChange(IReadOnlyList<int> sizes, IReadOnlyList<int> plan, double limit)
+    internal static (double ChangeRatio, int[] Amounts) LimitChange(IReadOnlyList<int> sizes, IReadOnlyList<int> plan, double limit)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(plan);

@@ -20,4 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 5004, EventName = "TrainingFinished", Level = LogLevel.Information,
         Message = "Training finished: {Epochs} epochs in {Seconds:F1} s, best epoch {BestEpoch}")]
     public static partial void TrainingFinished(ILogger logger, int epochs, double seconds, int bestEpoch);
+
+    [LoggerMessage(EventId = 5005, EventName = "Diverged", Level = LogLevel.Warning,
+        Message = "Training diverged at epoch {Epoch}, step {Step}: the {Term} loss is not finite; restored the weights of {RestoredFrom} and stopped")]
+    public static partial void Diverged(ILogger logger, int epoch, int step, string term, string restoredFrom);
 }

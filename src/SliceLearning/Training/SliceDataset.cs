@@ -157,7 +157,7 @@ public sealed class SliceDataset : IDisposable
         return converted;
     }
 
-    private static void CheckFinite(Tensor features)
+    internal static void CheckFinite(Tensor features)
     {
         if (features.numel() == 0) return;
         using var scope = NewDisposeScope();

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SliceLearning.Models;
@@ -11,19 +13,40 @@ using static TorchSharp.torch;
 
 namespace SliceLearning.Training;
 
+/// <summary>What the trainer does when a training loss becomes NaN or infinite.</summary>
+public enum DivergenceHandling
+{
+    /// <summary>Throw a <see cref="TrainingDivergedException"/> naming the epoch, step and loss term. The default.</summary>
+    Throw = 0,
+
+    /// <summary>
+    /// Log a warning, restore the weights of the best validation epoch (or, without validation
+    /// data, those at the start of the epoch that diverged) and stop; the result reports it.
+    /// </summary>
+    RestoreBestAndStop,
+}
+
 /// <summary>
 /// Fluent trainer for any <see cref="ITrainableModel"/> (SRAM or a baseline): mini-batches with
 /// seeded shuffling, Adam/AdamW/SGD, a learning-rate schedule, early stopping on a validation
-/// metric, logging, progress and cancellation. The <c>With...</c> steps only record settings;
-/// <see cref="Fit"/> validates them, seeds once and trains.
+/// metric, checkpoints and resume, divergence handling, logging, progress and cancellation. The
+/// <c>With...</c> steps only record settings; <see cref="Fit"/> validates them and trains.
 /// </summary>
 /// <remarks>
-/// The seed (<see cref="WithSeed"/>) drives torch's generator (and so dropout and any
-/// initialisation done during training) and the shuffling of the training rows. Two fits with one
-/// seed are bit-identical on the CPU with one thread (<see cref="ComputeDevice.SetCpuThreads"/>);
-/// TorchSharp offers no deterministic mode for multi-threaded or CUDA kernels.
+/// <para><b>One seed.</b> <see cref="For{TModel}(int, Func{TModel})"/> seeds torch before it
+/// calls the model factory (so the seed decides the initial weights), and the same seed decides,
+/// for each epoch e, torch's generator (dropout and any other randomness during training) and the
+/// shuffling of the training rows, both derived from (seed, e) only. Two fits with one seed are
+/// bit-identical on the CPU with one thread (<see cref="ComputeDevice.SetCpuThreads"/>), and a run
+/// resumed from a checkpoint equals the uninterrupted run; TorchSharp offers no deterministic mode
+/// for multi-threaded or CUDA kernels.</para>
+/// <para><b>Threads.</b> A trainer is not thread-safe: configure and fit it from one thread. While
+/// it fits, other threads may call <see cref="ModelExtensions.Predict"/> and
+/// <see cref="ModelExtensions.Evaluate"/> on the model: each training step and each prediction holds
+/// the model's mode lock, so predictions see evaluation mode and the weights between two steps, and
+/// training steps always run in training mode.</para>
 /// </remarks>
-public sealed class SliceTrainer
+public class SliceTrainer
 {
     /// <summary>Default number of epochs.</summary>
     public const int DefaultEpochs = 10;
@@ -40,17 +63,21 @@ public sealed class SliceTrainer
     private OptimizerOptions _optimizer = new();
     private LearningRateSchedule _schedule = LearningRateSchedule.Constant;
     private int? _patience;
-    private ValidationMetric _metric = ValidationMetric.OverallF1;
+    private ValidationMetric? _metric;
+    private string? _metricSetBy;
     private bool _restoreBest = true;
     private int? _seed;
-    private double? _maxGradientNorm;
     private bool _seedTorch = true;
     private DevicePreference _device = DevicePreference.Cpu;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IProgress<TrainingProgress>? _progress;
+    private string? _checkpointPath;
+    private string? _resumePath;
+    private DivergenceHandling _divergence = DivergenceHandling.Throw;
+    private double? _maxGradientNorm;
     private DataParallelSteps? _parallel;
 
-    private SliceTrainer(ITrainableModel model) => _model = model;
+    private protected SliceTrainer(ITrainableModel model) => _model = model;
 
     /// <summary>Starts configuring the training of <paramref name="model"/>.</summary>
     public static SliceTrainer For(ITrainableModel model)
@@ -58,6 +85,27 @@ public sealed class SliceTrainer
         ArgumentNullException.ThrowIfNull(model);
         return new SliceTrainer(model);
     }
+
+    /// <summary>
+    /// Seeds torch with <paramref name="seed"/>, creates the model with <paramref name="createModel"/>
+    /// (so the seed decides its initial weights) and starts configuring its training with the same
+    /// seed (see the remarks on the class). The model is <see cref="SliceTrainer{TModel}.Model"/>.
+    /// </summary>
+    /// <param name="seed">Decides initialisation, dropout and shuffling.</param>
+    /// <param name="createModel">Builds the model (backbone included); called once, now.</param>
+    public static SliceTrainer<TModel> For<TModel>(int seed, Func<TModel> createModel) where TModel : ITrainableModel
+    {
+        ArgumentNullException.ThrowIfNull(createModel);
+        manual_seed(seed);
+        var model = createModel();
+        if (model is null) throw new ContractViolationException("The model factory returned null; it must return a new model.");
+        var trainer = new SliceTrainer<TModel>(model);
+        trainer._seed = seed;
+        return trainer;
+    }
+
+    /// <summary>The model this trainer trains.</summary>
+    public ITrainableModel Model => _model;
 
     /// <summary>Trains on <paramref name="train"/>; validates after each epoch on <paramref name="validation"/> when given. The caller keeps ownership of both.</summary>
     public SliceTrainer WithData(SliceDataset train, SliceDataset? validation = null)
@@ -121,41 +169,35 @@ public sealed class SliceTrainer
     }
 
     /// <summary>
-    /// Stops when <paramref name="metric"/> (default overall F1) has not improved on the
-    /// validation set for <paramref name="patience"/> epochs, and by default restores the weights of
-    /// the best epoch. Needs validation data.
+    /// Stops when the validation metric has not improved for <paramref name="patience"/> epochs,
+    /// and by default restores the weights of the best epoch. Needs validation data. The metric is
+    /// <paramref name="metric"/>, else the one given to <see cref="WithValidationMetric"/>, else
+    /// overall F1.
     /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="WithValidationMetric"/> already chose another metric.</exception>
     public SliceTrainer WithEarlyStopping(int patience, ValidationMetric? metric = null, bool restoreBestWeights = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
+        if (metric is not null) SetMetric(metric, nameof(WithEarlyStopping));
         _patience = patience;
-        _metric = metric ?? ValidationMetric.OverallF1;
         _restoreBest = restoreBestWeights;
         return this;
     }
 
-    /// <summary>The validation metric reported each epoch without early stopping (default overall F1).</summary>
+    /// <summary>The validation metric scored each epoch and used by early stopping (default overall F1).</summary>
+    /// <exception cref="InvalidOperationException"><see cref="WithEarlyStopping"/> already chose another metric.</exception>
     public SliceTrainer WithValidationMetric(ValidationMetric metric)
     {
         ArgumentNullException.ThrowIfNull(metric);
-        _metric = metric;
+        SetMetric(metric, nameof(WithValidationMetric));
         return this;
     }
 
     /// <summary>
-    /// Clips the gradients after every backward pass so that their global L2 norm (over all
-    /// parameters together, as one vector) is at most <paramref name="maxNorm"/> (default: no clipping).
+    /// The seed of torch's generator and of the shuffling during <see cref="Fit"/> (see the remarks
+    /// on the class). Models built before do not see it: to let one seed decide the initial weights
+    /// too, use <see cref="For{TModel}(int, Func{TModel})"/>.
     /// </summary>
-    /// <param name="maxNorm">The largest allowed global gradient norm, a finite number &gt; 0 (1.0 is a common choice).</param>
-    public SliceTrainer WithGradientClipping(double maxNorm)
-    {
-        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
-            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient clipping norm must be a finite number > 0.");
-        _maxGradientNorm = maxNorm;
-        return this;
-    }
-
-    /// <summary>Seeds torch and the shuffling once at the start of <see cref="Fit"/> (see the remarks on the class).</summary>
     public SliceTrainer WithSeed(int seed)
     {
         _seed = seed;
@@ -175,6 +217,19 @@ public sealed class SliceTrainer
         return this;
     }
 
+    /// <summary>
+    /// Clips the gradients after every backward pass so that their global L2 norm (over all
+    /// parameters together, as one vector) is at most <paramref name="maxNorm"/> (default: no clipping).
+    /// </summary>
+    /// <param name="maxNorm">The largest allowed global gradient norm, a finite number &gt; 0 (1.0 is a common choice).</param>
+    public SliceTrainer WithGradientClipping(double maxNorm)
+    {
+        if (!(maxNorm > 0) || !double.IsFinite(maxNorm))
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient clipping norm must be a finite number > 0.");
+        _maxGradientNorm = maxNorm;
+        return this;
+    }
+
     /// <summary>Where to train (default CPU). The model is moved there.</summary>
     public SliceTrainer OnDevice(DevicePreference device)
     {
@@ -183,7 +238,7 @@ public sealed class SliceTrainer
         return this;
     }
 
-    /// <summary>Logs start, epochs (Debug), early stopping and the end through <paramref name="loggerFactory"/>.</summary>
+    /// <summary>Logs start, epochs (Debug), early stopping, divergence and the end through <paramref name="loggerFactory"/>.</summary>
     public SliceTrainer WithLogging(ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -200,12 +255,45 @@ public sealed class SliceTrainer
     }
 
     /// <summary>
+    /// After every epoch, saves a checkpoint to <paramref name="path"/> (atomically, see
+    /// <see cref="ModelCheckpoint"/>) with the weights, the optimizer state, the epoch and what
+    /// early stopping needs, so that <see cref="ResumeFrom"/> can continue the run.
+    /// </summary>
+    public SliceTrainer WithCheckpoints(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _checkpointPath = path;
+        return this;
+    }
+
+    /// <summary>
+    /// Continues the run saved at <paramref name="path"/> by <see cref="WithCheckpoints"/>: loads
+    /// the weights, optimizer state and epoch, and trains the remaining epochs. With the same
+    /// settings and seed the result equals the uninterrupted run (on the CPU with one thread).
+    /// </summary>
+    public SliceTrainer ResumeFrom(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _resumePath = path;
+        return this;
+    }
+
+    /// <summary>What to do when a loss term becomes NaN or infinite (default <see cref="DivergenceHandling.Throw"/>).</summary>
+    public SliceTrainer WithDivergenceHandling(DivergenceHandling handling)
+    {
+        if (!Enum.IsDefined(handling)) throw new ArgumentOutOfRangeException(nameof(handling), handling, "Unknown divergence handling.");
+        _divergence = handling;
+        return this;
+    }
+
+    /// <summary>
     /// Trains data-parallel: this process is one rank of <paramref name="coordinator"/>'s group and
     /// the data given to <see cref="WithData(SliceDataset, SliceDataset?)"/> is its shard. Rank 0's
     /// initial weights are broadcast, every step's gradients are summed over the ranks (the step
     /// loss is the mean over the rows all ranks took), validation scores are computed over all
     /// shards exactly, and all ranks stop together. Every rank must use the same settings and seed.
     /// A failure on one rank stops every rank through <see cref="IDataParallelCoordinator.Fail"/>.
+    /// Only rank 0 writes checkpoints (<see cref="WithCheckpoints"/>); every rank resumes from the same file.
     /// </summary>
     public SliceTrainer WithDataParallel(IDataParallelCoordinator coordinator)
     {
@@ -220,6 +308,7 @@ public sealed class SliceTrainer
     /// </summary>
     /// <exception cref="InvalidOperationException">No data, or early stopping without validation data.</exception>
     /// <exception cref="SliceDataException">The data does not fit the model (label out of range, other slices, empty).</exception>
+    /// <exception cref="TrainingDivergedException">A loss term became NaN or infinite (with <see cref="DivergenceHandling.Throw"/>).</exception>
     public TrainingResult Fit(CancellationToken cancellationToken = default)
     {
         try
@@ -238,6 +327,15 @@ public sealed class SliceTrainer
         }
     }
 
+    private void SetMetric(ValidationMetric metric, string by)
+    {
+        if (_metric is not null && !ReferenceEquals(_metric, metric) && _metric.Name != metric.Name)
+            throw new InvalidOperationException(
+                $"{by} asks for the validation metric '{metric.Name}', but {_metricSetBy} already chose '{_metric.Name}'; early stopping and the reported score use one metric.");
+        _metric = metric;
+        _metricSetBy = by;
+    }
+
     private void ReleaseOwnedData()
     {
         if (!_ownsData) return;
@@ -247,17 +345,23 @@ public sealed class SliceTrainer
         _ownsData = false;
     }
 
+    /// <summary>The seed of epoch <paramref name="epoch"/> (1-based): a fixed function of the trainer's seed and the epoch only.</summary>
+    internal static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch * 7_919);
+
     private TrainingResult FitCore(CancellationToken cancellationToken)
     {
         var train = _train ?? throw new InvalidOperationException("No training data: call WithData(...) before Fit().");
         var validation = _validation;
+        var metric = _metric ?? ValidationMetric.OverallF1;
         if (_patience is not null && validation is null)
             throw new InvalidOperationException("Early stopping needs validation data: pass it to WithData(train, validation).");
+        if (_model is SliceModelBase { IsDisposed: true })
+            throw new ObjectDisposedException(_model.GetType().Name, "Cannot train a disposed model.");
         CheckData(train, "training");
         if (validation is not null)
         {
             CheckData(validation, "validation");
-            _metric.Check(validation.Slices);
+            metric.Check(validation.Slices);
         }
 
         var logger = _loggerFactory.CreateLogger<SliceTrainer>();
@@ -265,8 +369,8 @@ public sealed class SliceTrainer
         var device = ComputeDevice.Resolve(_device);
         var module = _model.Module;
         module.to(device);
-        if (_seed is int seed && _seedTorch) manual_seed(seed);
-        var random = _seed is int s ? new Random(s) : new Random();
+        // Without a seed, one random seed for the run keeps the per-epoch derivation the same.
+        int seed = _seed ?? Random.Shared.Next();
         Log.TrainingStarted(logger, _model.GetType().Name, _model.ParameterCount(), device.ToString(), train.Count, _epochs, _batchSize,
             _optimizer.Kind.ToString(), _optimizer.LearningRate, _seed?.ToString(CultureInfo.InvariantCulture) ?? "none");
 
@@ -274,105 +378,185 @@ public sealed class SliceTrainer
         int totalRows = shardSizes.Sum();
         int stepsPerEpoch = DataParallelSteps.StepsPerEpoch(shardSizes, _batchSize);
         _parallel?.BroadcastWeights(module);
-        var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
         bool[][] rowMembership = _parallel is null ? [] : MembershipRows(train);
-        StepNormalization.StepCounts[] stepCounts = [];
 
         using var optimizer = CreateOptimizer(module);
-        var losses = new List<double>();
-        var scores = new List<double>();
-        double best = double.NegativeInfinity;
-        int bestEpoch = 0, sinceBest = 0, epoch = 0;
-        bool stoppedEarly = false;
-        Dictionary<string, Tensor>? bestWeights = null;
-        var order = Enumerable.Range(0, train.Count).ToArray();
+        var step = new TrainingStep(_model, optimizer) { MaxGradientNorm = _maxGradientNorm };
+        var state = new RunState();
+        if (_resumePath is not null)
+        {
+            Resume(_resumePath, optimizer, state);
+            seed = _seed ?? seed;
+        }
+
+        var order = new int[train.Count];
+        bool stoppedEarly = false, diverged = false, restored = false;
+        int epoch = state.Epoch;
         try
         {
-            for (epoch = 1; epoch <= _epochs; epoch++)
+            for (epoch = state.Epoch + 1; epoch <= _epochs; epoch++)
             {
                 double lr = _schedule.RateAt(epoch - 1, _epochs, _optimizer.LearningRate);
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                module.train();
-                random.Shuffle(order);
-                if (_parallel is not null) stepCounts = _parallel.AgreeOnEpoch(order, rowMembership, train.Slices.ColumnCount, stepsPerEpoch, _batchSize);
-                double lossSum = 0;
-                for (int step = 0; step < stepsPerEpoch; step++)
+                int epochSeed = EpochSeed(seed, epoch);
+                if (_seedTorch) manual_seed(epochSeed);
+                for (int i = 0; i < order.Length; i++) order[i] = i;
+                new Random(epochSeed).Shuffle(order);
+                byte[]? epochStart = _divergence == DivergenceHandling.RestoreBestAndStop && state.BestWeights is null
+                    ? ModelCheckpoint.SerializeModule(module) : null;
+
+                var (epochLoss, divergence) = _parallel is null
+                    ? RunEpoch(train, order, device, step, epoch, cancellationToken)
+                    : RunParallelEpoch(train, order, rowMembership, stepsPerEpoch, totalRows, device, optimizer, epoch, cancellationToken);
+                if (divergence is not null)
                 {
-                    int start = step * _batchSize;
-                    int length = Math.Clamp(order.Length - start, 0, _batchSize);
-                    using var scope = NewDisposeScope();
-                    optimizer.zero_grad();
-                    Tensor? index = length == 0 ? null : tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
-                    Tensor? membership = index is null ? null : train.Membership.index_select(0, index).to(device);
-                    if (_parallel is null)
+                    if (_divergence == DivergenceHandling.Throw) throw divergence;
+                    byte[]? restore = state.BestWeights ?? epochStart;
+                    if (restore is not null)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        var loss = _model.Loss(train.Features.index_select(0, index!).to(device), train.Labels.index_select(0, index!).to(device), membership!);
-                        loss.backward();
-                        lossSum += loss.item<float>() * (double)length;
+                        lock (ModelMode.LockOf(module)) ModelCheckpoint.CheckpointFile.LoadWeights(module, restore, "(best weights)");
+                        restored = true;
                     }
-                    else
-                    {
-                        lossSum += ParallelStep(train, index, membership, length, stepCounts[step], parameters, device, cancellationToken);
-                    }
-                    // Native clip of the step's (summed) gradients: doubles cross the boundary, no managed Scalar is created.
-                    if (_maxGradientNorm is double maxNorm) nn.utils.clip_grad_norm_(parameters, maxNorm);
-                    optimizer.step();
+                    Log.Diverged(logger, divergence.Epoch, divergence.Step, divergence.Term, state.BestWeights is not null ? $"epoch {state.BestEpoch}" : $"the start of epoch {epoch}");
+                    diverged = true;
+                    break;
                 }
-                double epochLoss = (_parallel?.Sum(lossSum) ?? lossSum) / totalRows;
-                losses.Add(epochLoss);
+                state.Losses.Add(epochLoss);
 
                 double? score = null;
                 if (validation is not null)
                 {
-                    double value = Validate(validation, device);
-                    scores.Add(value);
+                    double value = Validate(validation, device, metric);
+                    state.Scores.Add(value);
                     score = value;
-                    // A NaN score (e.g. F1 of a model predicting one class on some metrics) never beats a number;
-                    // it is kept only until the first epoch with a real score.
-                    if (bestEpoch == 0 || (!double.IsNaN(value) && (value > best || double.IsNaN(best))))
+                    // A NaN score never beats a number; it is kept only until the first epoch with a real score.
+                    if (state.BestEpoch == 0 || (!double.IsNaN(value) && (value > state.Best || double.IsNaN(state.Best))))
                     {
-                        best = value;
-                        bestEpoch = epoch;
-                        sinceBest = 0;
-                        if (_patience is not null && _restoreBest) bestWeights = Snapshot(module, bestWeights);
+                        state.Best = value;
+                        state.BestEpoch = epoch;
+                        state.SinceBest = 0;
+                        if ((_patience is not null && _restoreBest) || _divergence == DivergenceHandling.RestoreBestAndStop)
+                            state.BestWeights = ModelCheckpoint.SerializeModule(module);
                     }
                     else
                     {
-                        sinceBest++;
+                        state.SinceBest++;
                     }
                 }
                 else
                 {
-                    bestEpoch = epoch;
+                    state.BestEpoch = epoch;
                 }
+                state.Epoch = epoch;
 
                 if (logger.IsEnabled(LogLevel.Debug))
-                    Log.EpochCompleted(logger, epoch, _epochs, epochLoss, validation is null ? "no validation" : _metric.Name, score ?? double.NaN, lr);
-                _progress?.Report(new TrainingProgress(epoch, _epochs, epochLoss, score, validation is null ? null : _metric.Name, lr, clock.Elapsed));
+                    Log.EpochCompleted(logger, epoch, _epochs, epochLoss, validation is null ? "no validation" : metric.Name, score ?? double.NaN, lr);
+                _progress?.Report(new TrainingProgress(epoch, _epochs, epochLoss, score, validation is null ? null : metric.Name, lr, clock.Elapsed));
+                if (_checkpointPath is not null && (_parallel is null || _parallel.Rank == 0)) SaveCheckpoint(_checkpointPath, optimizer, state, seed);
 
-                if (_patience is int patience && sinceBest >= patience && epoch < _epochs)
+                if (_patience is int patience && state.SinceBest >= patience && epoch < _epochs)
                 {
-                    Log.EarlyStopped(logger, epoch, _metric.Name, patience, best, bestEpoch);
+                    Log.EarlyStopped(logger, epoch, metric.Name, patience, state.Best, state.BestEpoch);
                     stoppedEarly = true;
                     break;
                 }
             }
-            int epochsRun = Math.Min(epoch, _epochs);
-            bool restored = false;
-            if (bestWeights is not null && bestEpoch != epochsRun)
+            int epochsRun = state.Epoch;
+            if (!diverged && _patience is not null && _restoreBest && state.BestWeights is not null && state.BestEpoch != epochsRun)
             {
-                module.load_state_dict(bestWeights);
+                lock (ModelMode.LockOf(module)) ModelCheckpoint.CheckpointFile.LoadWeights(module, state.BestWeights, "(best weights)");
                 restored = true;
             }
-            Log.TrainingFinished(logger, epochsRun, clock.Elapsed.TotalSeconds, bestEpoch);
-            return new TrainingResult(epochsRun, bestEpoch, losses, scores,
-                validation is null ? null : best, validation is null ? null : _metric.Name, stoppedEarly, restored, clock.Elapsed);
+            Log.TrainingFinished(logger, epochsRun, clock.Elapsed.TotalSeconds, state.BestEpoch);
+            return new TrainingResult(epochsRun, state.BestEpoch, state.Losses, state.Scores,
+                validation is null ? null : state.Best, validation is null ? null : metric.Name, stoppedEarly, restored, clock.Elapsed)
+            {
+                Diverged = diverged,
+            };
         }
         finally
         {
-            if (bestWeights is not null) foreach (var t in bestWeights.Values) t.Dispose();
+            lock (ModelMode.LockOf(module)) module.train();
         }
+    }
+
+    /// <summary>One pass over the training rows; the loss terms are read once, at the end.</summary>
+    private (double Loss, TrainingDivergedException? Divergence) RunEpoch(SliceDataset train, int[] order, Device device, TrainingStep step, int epoch, CancellationToken cancellationToken)
+    {
+        var module = _model.Module;
+        var features = train.Features;
+        var labels = train.Labels;
+        var membership = train.Membership;
+        int steps = (order.Length + _batchSize - 1) / _batchSize;
+        var terms = new Tensor[steps];
+        var weights = new double[steps];
+        using var epochScope = NewDisposeScope();
+        for (int s = 0, start = 0; s < steps; s++, start += _batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int length = Math.Min(_batchSize, order.Length - start);
+            using var scope = NewDisposeScope();
+            var index = tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
+            var x = features.index_select(0, index).to(device);
+            var y = labels.index_select(0, index).to(device);
+            var m = membership.index_select(0, index).to(device);
+            lock (ModelMode.LockOf(module))
+            {
+                if (!module.training) module.train();
+                terms[s] = scope.MoveToOuter(step.Run(x, y, m));
+            }
+            weights[s] = length;
+        }
+        using var all = stack(terms).cpu();
+        float[] values = all.data<float>().ToArray();
+        int width = values.Length / steps;
+        double sum = 0;
+        for (int s = 0; s < steps; s++)
+        {
+            for (int t = 0; t < width; t++)
+            {
+                if (float.IsFinite(values[s * width + t])) continue;
+                // Name the first non-finite component (the total only if every component is finite).
+                int term = t;
+                for (int c = 1; c < width; c++) if (!float.IsFinite(values[s * width + c])) { term = c; break; }
+                return (double.NaN, new TrainingDivergedException(epoch, s + 1, step.TermNames[term], values[s * width + term]));
+            }
+            sum += values[s * width] * weights[s];
+        }
+        return (sum / order.Length, null);
+    }
+
+    /// <summary>One data-parallel pass: every rank takes the same number of steps (some with no rows).</summary>
+    private (double Loss, TrainingDivergedException? Divergence) RunParallelEpoch(SliceDataset train, int[] order, bool[][] rowMembership, int stepsPerEpoch, int totalRows,
+        Device device, optim.Optimizer optimizer, int epoch, CancellationToken cancellationToken)
+    {
+        var parallel = _parallel!;
+        var module = _model.Module;
+        var parameters = module.parameters().Where(p => p.requires_grad).ToArray();
+        var stepCounts = parallel.AgreeOnEpoch(order, rowMembership, train.Slices.ColumnCount, stepsPerEpoch, _batchSize);
+        double lossSum = 0;
+        int firstBad = 0;
+        for (int s = 0; s < stepsPerEpoch; s++)
+        {
+            int start = s * _batchSize;
+            int length = Math.Clamp(order.Length - start, 0, _batchSize);
+            using var scope = NewDisposeScope();
+            Tensor? index = length == 0 ? null : tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i), new long[] { length });
+            Tensor? membership = index is null ? null : train.Membership.index_select(0, index).to(device);
+            lock (ModelMode.LockOf(module))
+            {
+                if (!module.training) module.train();
+                optimizer.zero_grad();
+                double contribution = ParallelStep(train, index, membership, length, stepCounts[s], parameters, device, cancellationToken);
+                if (!double.IsFinite(contribution) && firstBad == 0) firstBad = s + 1;
+                lossSum += contribution;
+                if (_maxGradientNorm is double max) nn.utils.clip_grad_norm_(parameters, max);
+                optimizer.step();
+            }
+        }
+        double epochLoss = parallel.Sum(lossSum) / totalRows;
+        if (double.IsFinite(epochLoss)) return (epochLoss, null);
+        return (double.NaN, new TrainingDivergedException(epoch, Math.Max(firstBad, 1), "loss", epochLoss));
     }
 
     /// <summary>
@@ -426,15 +610,12 @@ public sealed class SliceTrainer
         return rows;
     }
 
-    private double Validate(SliceDataset validation, Device device)
+    private double Validate(SliceDataset validation, Device device, ValidationMetric metric)
     {
-        var module = _model.Module;
-        module.eval();
-        try
+        var predictions = new int[validation.Count];
+        double lossSum = ModelMode.InEvaluation(_model.Module, () =>
         {
-            using var noGrad = no_grad();
-            var predictions = new int[validation.Count];
-            double lossSum = 0;
+            double sum = 0;
             const int chunk = 4096;
             for (int start = 0; start < validation.Count; start += chunk)
             {
@@ -443,27 +624,28 @@ public sealed class SliceTrainer
                 var x = validation.Features.narrow(0, start, length).to(device);
                 var y = validation.Labels.narrow(0, start, length).to(device);
                 var membership = validation.Membership.narrow(0, start, length).to(device);
-                lossSum += _model.Loss(x, y, membership).item<float>() * (double)length;
-                var classes = _model.Logits(x).argmax(1).cpu().data<long>().ToArray();
+                // One forward pass gives the loss and the predictions.
+                var (loss, logits) = _model is SliceModelBase model
+                    ? model.LossAndLogitsCore(x, y, membership)
+                    : (_model.Loss(x, y, membership), _model.Logits(x));
+                sum += loss.item<float>() * (double)length;
+                var classes = logits.argmax(1).cpu().data<long>().ToArray();
                 for (int i = 0; i < length; i++) predictions[start + i] = (int)classes[i];
             }
-            var labels = Array.ConvertAll(validation.Labels.data<long>().ToArray(), l => (int)l);
-            var slices = validation.Slices;
-            int rows = validation.Count;
-            if (_parallel is not null)
-            {
-                // Exact over all shards: gather the rows, not per-rank averages of F1.
-                (labels, predictions, slices) = _parallel.GatherValidation(labels, predictions, slices);
-                lossSum = _parallel.Sum(lossSum);
-                rows = labels.Length;
-            }
-            var outcome = new ValidationOutcome(labels, predictions, slices, _model.NumClasses, lossSum / rows);
-            return _metric.Score(outcome);
-        }
-        finally
+            return sum;
+        });
+        var labels = Array.ConvertAll(validation.Labels.data<long>().ToArray(), l => (int)l);
+        var slices = validation.Slices;
+        int rows = validation.Count;
+        if (_parallel is not null)
         {
-            module.train();
+            // Exact over all shards: gather the rows, not per-rank averages of F1.
+            (labels, predictions, slices) = _parallel.GatherValidation(labels, predictions, slices);
+            lossSum = _parallel.Sum(lossSum);
+            rows = labels.Length;
         }
+        var outcome = new ValidationOutcome(labels, predictions, slices, _model.NumClasses, lossSum / rows);
+        return metric.Score(outcome);
     }
 
     private void CheckData(SliceDataset data, string role)
@@ -484,22 +666,82 @@ public sealed class SliceTrainer
             throw new SliceDataException(
                 $"The {role} data has slices ({string.Join(", ", data.Slices.SliceNames)}) but the model was built for ({string.Join(", ", expected)}); " +
                 "apply the same SliceSet the model was created with.", role);
+        if (_model is SliceModelBase model)
+        {
+            // The shapes of one row stand for every batch: the steps then use the unchecked path.
+            var x = data.Features.narrow(0, 0, 1);
+            model.CheckBatch(x, data.Labels.narrow(0, 0, 1), data.Membership.narrow(0, 0, 1));
+        }
     }
 
-    // The scalar-safe optimizers do TorchSharp's updates without its intermittent finalizer
-    // crash (see Optimizers/ScalarSafeOptimizers.cs).
     private optim.Optimizer CreateOptimizer(nn.Module module) => Optimizers.OptimizerFactory.Create(_optimizer, module.parameters());
 
-    private static Dictionary<string, Tensor> Snapshot(nn.Module module, Dictionary<string, Tensor>? previous)
+    private void SaveCheckpoint(string path, optim.Optimizer optimizer, RunState state, int seed)
     {
-        if (previous is not null) foreach (var t in previous.Values) t.Dispose();
-        var copy = new Dictionary<string, Tensor>();
-        using var noGrad = no_grad();
-        foreach (var (name, t) in module.state_dict())
+        byte[] optimizerState;
+        using (var memory = new MemoryStream())
         {
-            using var detached = t.detach();
-            copy[name] = detached.clone().DetachFromDisposeScope();
+            using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+                ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer);
+            optimizerState = memory.ToArray();
         }
-        return copy;
+        var saved = new SavedRunState(state.Epoch, seed, _epochs, _batchSize, state.Losses.ToArray(), state.Scores.ToArray(),
+            state.BestEpoch == 0 ? null : state.Best, state.BestEpoch, state.SinceBest);
+        byte[] trainerState = JsonSerializer.SerializeToUtf8Bytes(saved);
+        ModelCheckpoint.Save(_model, path, wrap: null, new TrainingCheckpoint(state.Epoch, optimizerState, state.BestWeights, trainerState));
     }
+
+    private void Resume(string path, optim.Optimizer optimizer, RunState state)
+    {
+        var file = ModelCheckpoint.CheckpointFile.Read(path);
+        if (file.OptimizerState is null || file.TrainerState is null)
+            throw new InvalidOperationException($"The checkpoint '{path}' holds weights only; resuming needs one written during training by WithCheckpoints.");
+        SavedRunState saved;
+        try
+        {
+            saved = JsonSerializer.Deserialize<SavedRunState>(file.TrainerState) ?? throw new InvalidDataException($"The checkpoint '{path}' has an empty trainer state.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"The checkpoint '{path}' has a corrupt trainer state: {ex.Message}", ex);
+        }
+        if (_seed is int seed && seed != saved.Seed)
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The checkpoint '{path}' was written by a run with seed {saved.Seed}, this trainer has seed {seed}."));
+        if (saved.BatchSize != _batchSize)
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The checkpoint '{path}' was written with batch size {saved.BatchSize}, this trainer has {_batchSize}."));
+        lock (ModelMode.LockOf(_model.Module)) file.ApplyTo(_model, path);
+        using (var reader = new BinaryReader(new MemoryStream(file.OptimizerState, writable: false), Encoding.UTF8))
+            ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(reader);
+        _seed = saved.Seed;
+        state.Epoch = saved.Epoch;
+        state.Losses.AddRange(saved.Losses);
+        state.Scores.AddRange(saved.Scores);
+        state.Best = saved.Best ?? double.NegativeInfinity;
+        state.BestEpoch = saved.BestEpoch;
+        state.SinceBest = saved.SinceBest;
+        state.BestWeights = file.BestWeights;
+    }
+
+    private sealed class RunState
+    {
+        public int Epoch;
+        public readonly List<double> Losses = new();
+        public readonly List<double> Scores = new();
+        public double Best = double.NegativeInfinity;
+        public int BestEpoch;
+        public int SinceBest;
+        public byte[]? BestWeights;
+    }
+
+    private sealed record SavedRunState(int Epoch, int Seed, int Epochs, int BatchSize, double[] Losses, double[] Scores, double? Best, int BestEpoch, int SinceBest);
+}
+
+/// <summary>A <see cref="SliceTrainer"/> made by <see cref="SliceTrainer.For{TModel}(int, Func{TModel})"/>, which knows the model's type.</summary>
+/// <typeparam name="TModel">The model type.</typeparam>
+public sealed class SliceTrainer<TModel> : SliceTrainer where TModel : ITrainableModel
+{
+    internal SliceTrainer(TModel model) : base(model) => Model = model;
+
+    /// <summary>The model the factory built (the caller disposes it).</summary>
+    public new TModel Model { get; }
 }

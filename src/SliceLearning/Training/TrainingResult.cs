@@ -19,4 +19,11 @@ public sealed record TrainingResult(
     string? MetricName,
     bool StoppedEarly,
     bool RestoredBestWeights,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>
+    /// True when a loss became NaN or infinite and <see cref="DivergenceHandling.RestoreBestAndStop"/>
+    /// stopped the run (then <see cref="RestoredBestWeights"/> says whether earlier weights were restored).
+    /// </summary>
+    public bool Diverged { get; init; }
+}

@@ -114,7 +114,7 @@ public sealed class SliceAwareModelTests
         }
         head /= pairs;
         Assert.Equal(11, pairs);       // 6 base + 3 a + 2 b + 0 c
-        Assert.Equal(11, terms.MemberPairs);
+        Assert.Equal(11, terms.MemberPairs.item<float>());
         Assert.Equal(pred, terms.Prediction.item<float>(), 4);
         Assert.Equal(head, terms.SliceHead.item<float>(), 4);
         Assert.Equal(ind, terms.Indicator.item<float>(), 4);

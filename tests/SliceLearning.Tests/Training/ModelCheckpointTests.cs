@@ -69,7 +69,7 @@ public sealed class ModelCheckpointTests : IDisposable
 
         using var otherShape = SliceAwareModel.Create(TwoDiscTask.Backbone(), 13, 2, TwoDiscTask.Slices.SliceNames, o => o.ExpertSize = 5);
         var shape = Assert.Throws<CheckpointMismatchException>(() => ModelCheckpoint.Load(otherShape, path));
-        Assert.Contains("it was saved with expert size 7, the model has 5.", shape.Message);
+        Assert.Contains("option ExpertSize is 7 in the checkpoint but 5 in the model.", shape.Message);
         Assert.Contains("tensor 'sram.expert_projections.weight' is [3, 13, 7] in the checkpoint but [3, 13, 5] in the model.", shape.Message);
 
         using var vanilla = VanillaModel.Create(TwoDiscTask.Backbone(), 13, 2);
@@ -90,7 +90,7 @@ public sealed class ModelCheckpointTests : IDisposable
 
         using var second = Trained(2);
         // The disk "fills up" after 1000 bytes of the new checkpoint.
-        var ex = Assert.Throws<IOException>(() => ModelCheckpoint.Save(second, path, s => new FailingStream(s, failAfter: 1000)));
+        var ex = Assert.Throws<IOException>(() => ModelCheckpoint.Save(second, path, s => new FailingStream(s, failAfter: 1000), training: null));
         Assert.Equal("disk full (simulated)", ex.Message);
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Empty(Directory.GetFiles(_folder, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(_folder, ".*")));

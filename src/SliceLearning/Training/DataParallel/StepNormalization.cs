@@ -26,6 +26,9 @@ internal static class StepNormalization
         return new Scope(previous);
     }
 
+    /// <summary>The step's counts over all ranks, or null outside data-parallel training.</summary>
+    internal static StepCounts? Current => _current;
+
     /// <summary>The step's rows over all ranks, or <paramref name="local"/> outside data-parallel training.</summary>
     internal static long Rows(long local) => _current?.Rows ?? local;
 

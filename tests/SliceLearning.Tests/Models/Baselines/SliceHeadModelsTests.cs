@@ -171,7 +171,7 @@ public sealed class SliceHeadModelsTests
         using var y = torch.zeros(3, ScalarType.Int64);
         using var m = torch.ones(3, 3);
         var ex = Assert.Throws<SliceDataException>(() => model.Loss(x, y, m));
-        Assert.Contains("Expected slice membership of shape [3, 2] (base slice plus 1 SFs), got [3, 3]", ex.Message);
+        Assert.Contains("Expected slice membership [3, 2] for the model's 2 slices (base, s), got [3, 3]", ex.Message);
     }
 
     [Fact]
