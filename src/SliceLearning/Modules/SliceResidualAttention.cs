@@ -94,12 +94,23 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             throw new ArgumentException($"The backbone produced [{string.Join(", ", input.shape)}]; the model was built for backbone width d = {InputWidth}, so it expects [B, {InputWidth}].", nameof(input));
         using var scope = NewDisposeScope();
         var q = indicator_heads.call(input);                                    // Q [B, m]
-        // P = g(r_i) for every expert at once, without materialising R [B, m, h]: the shared head
-        // is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
-        var p = expert_projections.ThroughLinear(input, shared_slice_head.weight!, shared_slice_head.bias); // P [B, m, C]
         var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
-        var a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
-        var zPrime = expert_projections.Mix(input, a);                         // z' = sum_i a_i r_i [B, h]
+        Tensor p, a, zPrime;
+        if (expert_projections.PrefersRepresentations(input.shape[0]))
+        {
+            // R [B, m, h] once, for both P = g(r_i) and z' = sum_i a_i r_i.
+            var r = expert_projections.call(input);
+            p = shared_slice_head.call(r);                                      // P [B, m, C]
+            a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
+            zPrime = a.unsqueeze(1).bmm(r).squeeze(1);                          // z' [B, h]
+        }
+        else
+        {
+            // Without materialising R: the shared head is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
+            p = expert_projections.ThroughLinear(input, shared_slice_head.weight!, shared_slice_head.bias);
+            a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score);
+            zPrime = expert_projections.Mix(input, a);
+        }
         var logits = prediction_head.call(zPrime);                             // [B, C]
         return new SramOutput(
             scope.MoveToOuter(q), scope.MoveToOuter(p),
