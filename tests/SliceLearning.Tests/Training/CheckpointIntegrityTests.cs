@@ -216,7 +216,8 @@ public sealed class CheckpointIntegrityTests : IDisposable
             object? current = p.GetValue(options);
             object value = p.PropertyType switch
             {
-                var t when t == typeof(double) => (double)current! + 0.25,
+                // 3/4 of the default stays inside every range (weights >= 0, scales in [0, 1], α >= 1, T > 0).
+                var t when t == typeof(double) => (double)current! == 0 ? 0.25 : (double)current! * 0.75,
                 var t when t == typeof(long?) || t == typeof(long) => 5L,
                 var t when t == typeof(int?) || t == typeof(int) => 3,
                 var t when t == typeof(bool) => !(bool)current!,
