@@ -31,6 +31,8 @@ internal static class SliceApplier<T>
         int chunks = (words + WordsPerChunk - 1) / WordsPerChunk;
         int done = 0;
         int reportStep = Math.Max(WordsPerChunk * 64, n / 100);
+        var progressLock = new object();
+        int reported = 0;
 
         // -1 means "all cores", not "as many pool threads as exist": more threads than cores only add switching.
         int threads = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
@@ -75,7 +77,18 @@ internal static class SliceApplier<T>
             int rowsInChunk = Math.Min(n, lastWord << 6) - (firstWord << 6);
             int after = Interlocked.Add(ref done, rowsInChunk);
             if (progress is not null && after / reportStep != (after - rowsInChunk) / reportStep && after < n)
-                progress.Report(new SliceApplyProgress(after, n));
+            {
+                // Workers finish chunks concurrently: report under a lock and never a smaller count
+                // than one already reported, so a synchronous IProgress sees rows done only grow.
+                lock (progressLock)
+                {
+                    if (after > reported)
+                    {
+                        reported = after;
+                        progress.Report(new SliceApplyProgress(after, n));
+                    }
+                }
+            }
             return worker;
         }, _ => { });
 

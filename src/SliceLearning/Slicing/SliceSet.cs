@@ -84,7 +84,7 @@ public sealed class SliceSet<T> : IReadOnlyList<ISlicingFunction<T>>
     /// <summary>Applies every SF to every example, in parallel, with options and progress.</summary>
     /// <param name="data">The examples; row i of the matrix is <c>data[i]</c>.</param>
     /// <param name="options">Error policy, parallelism and logging; null uses the defaults (fail on error, all cores).</param>
-    /// <param name="progress">Receives rows done (about every 1% of the rows, and at the end).</param>
+    /// <param name="progress">Receives rows done (about every 1% of the rows, and at the end); the count only grows from one report to the next.</param>
     /// <param name="cancellationToken">Cancels the work (an <see cref="OperationCanceledException"/>).</param>
     /// <returns>An N x (k + 1) matrix, the base slice first.</returns>
     /// <exception cref="SliceDataException">An SF threw and the policy is <see cref="SliceErrorPolicy.Fail"/>.</exception>

@@ -75,8 +75,27 @@ public sealed class LibTorchSharpPatcherTests : IDisposable
         Assert.Equal(File.ReadAllBytes(TestPaths.PackageLibTorchSharp), File.ReadAllBytes(copy));
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int link(string existing, string newPath);
+
     [Fact]
     public void Patch_ReplacesAHardLink_InsteadOfWritingThroughIt()
+    {
+        // A build output hard-linked into the NuGet cache (as some restore setups do): patching
+        // the output must not change the cache's file, which is the same inode.
+        string cacheLike = Path.Combine(_dir, "cache.so");
+        string copy = Path.Combine(_dir, "out.so");
+        File.Copy(TestPaths.PackageLibTorchSharp, cacheLike);
+        Assert.Equal(0, link(cacheLike, copy));
+        Assert.Equal(File.ReadAllBytes(cacheLike), File.ReadAllBytes(copy));
+        LibTorchSharpPatcher.PatchIfNeeded(copy, null, FakeLibStdCxx(withTag: false));
+        Assert.Equal(File.ReadAllBytes(TestPaths.PackageLibTorchSharp), File.ReadAllBytes(cacheLike));
+        Assert.Equal((ushort)0, LibTorchSharpPatcher.VersionNeedFlags(File.ReadAllBytes(cacheLike), LibTorchSharpPatcher.RequiredVersion));
+        Assert.Equal((ushort)2, LibTorchSharpPatcher.VersionNeedFlags(File.ReadAllBytes(copy), LibTorchSharpPatcher.RequiredVersion));
+    }
+
+    [Fact]
+    public void Patch_ReplacesASymbolicLink_InsteadOfWritingThroughIt()
     {
         string cacheLike = Path.Combine(_dir, "cache.so");
         string copy = Path.Combine(_dir, "out.so");
@@ -84,6 +103,7 @@ public sealed class LibTorchSharpPatcherTests : IDisposable
         File.CreateSymbolicLink(copy, cacheLike);
         LibTorchSharpPatcher.PatchIfNeeded(copy, null, FakeLibStdCxx(withTag: false));
         Assert.Equal(File.ReadAllBytes(TestPaths.PackageLibTorchSharp), File.ReadAllBytes(cacheLike));
+        Assert.Null(new FileInfo(copy).LinkTarget);   // a file of its own now
         Assert.Equal((ushort)2, LibTorchSharpPatcher.VersionNeedFlags(File.ReadAllBytes(copy), LibTorchSharpPatcher.RequiredVersion));
     }
 

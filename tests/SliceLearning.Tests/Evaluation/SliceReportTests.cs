@@ -193,8 +193,21 @@ public sealed class SliceReportTests
         Assert.True(cmp["never"].IsEmpty);
         Assert.Null(cmp["never"].LiftIntervals);
         Assert.True(double.IsNaN(cmp["never"].F1Lift));
-        Assert.True(cmp["a"].LiftIntervals!.Accuracy.Contains(0.5));
-        Assert.True(cmp["a"].LiftIntervals!.Accuracy.Lower >= 0); // paired: model 2 is never worse on a resample of a
+        // Seeded: the exact percentile bounds of the 400 paired resamples, and the same bounds from a
+        // naive bootstrap that draws the rows of slice a one by one from the same per-resample streams.
+        var lift = cmp["a"].LiftIntervals!;
+        // On a, model 2 gains exactly on rows 1 and 3: a resample's lift is (draws of rows 1 or 3) / 4,
+        // Binomial(4, 1/2) / 4, whose 2.5% and 97.5% quantiles are 0 and 1 (P(0) = P(4) = 1/16 > 2.5%).
+        Assert.Equal(new ConfidenceInterval(0, 1), lift.Accuracy);
+        Assert.Equal(new ConfidenceInterval(0, 1), lift.F1);
+        Assert.Equal(new ConfidenceInterval(-0.25, 0.625), cmp["base"].LiftIntervals!.Accuracy);
+        Assert.Equal(-1, cmp["b"].LiftIntervals!.Mcc.Lower, 12);
+        Assert.Equal(0.683772233983162, cmp["b"].LiftIntervals!.Mcc.Upper, 12);
+        var naive = NaivePairedAccuracyLift(rows: [0, 1, 2, 3], column: 1, resamples: 400, seed: 42);
+        Assert.Equal(naive.Lower, lift.Accuracy.Lower, 12);
+        Assert.Equal(naive.Upper, lift.Accuracy.Upper, 12);
+        var naiveBase = NaivePairedAccuracyLift(rows: [0, 1, 2, 3, 4, 5, 6, 7], column: 0, resamples: 400, seed: 42);
+        Assert.Equal(naiveBase, cmp["base"].LiftIntervals!.Accuracy);
 
         var self = SliceReport.Compare(r1, r1);
         Assert.All(self.Slices.Where(s => !s.IsEmpty), s => Assert.Equal(new ConfidenceInterval(0, 0), s.LiftIntervals!.F1));
@@ -211,12 +224,116 @@ public sealed class SliceReportTests
         var r2 = SliceReport.Create(Matrix(), Labels, Model2, 2, options);
         var cmp = SliceReport.Compare(r1, r2);
         Assert.Equal(ComparisonMethod.IndependentNormal, cmp.Method);
-        double z = 1.959963984540054;
-        var a1 = r1["a"].Intervals!.Accuracy;
-        var a2 = r2["a"].Intervals!.Accuracy;
-        double half = z * Math.Sqrt(Math.Pow(a1.Width / (2 * z), 2) + Math.Pow(a2.Width / (2 * z), 2));
-        Assert.Equal(0.5 - half, cmp["a"].LiftIntervals!.Accuracy.Lower, 9);
-        Assert.Equal(0.5 + half, cmp["a"].LiftIntervals!.Accuracy.Upper, 9);
+        // Slice a: model 1's accuracy interval is [0, 1] (4 rows, 2 right), model 2's is [1, 1] (always
+        // right), so the lift 0.5 gets z · sqrt((1 / 2z)² + 0²) = 0.5 on each side: [0, 1].
+        Assert.Equal(new ConfidenceInterval(0, 1), r1["a"].Intervals!.Accuracy);
+        Assert.Equal(new ConfidenceInterval(1, 1), r2["a"].Intervals!.Accuracy);
+        Assert.Equal(0.0, cmp["a"].LiftIntervals!.Accuracy.Lower, 12);
+        Assert.Equal(1.0, cmp["a"].LiftIntervals!.Accuracy.Upper, 12);
+        // Overall F1: 0.75 (model 1) and 6/7 (model 2), a lift of 3/28 inside the seeded bounds.
+        Assert.Equal(-0.4937823554344746, cmp["base"].LiftIntervals!.F1.Lower, 12);
+        Assert.Equal(0.7080680697201888, cmp["base"].LiftIntervals!.F1.Upper, 12);
+        Assert.Equal(3.0 / 28, cmp["base"].F1Lift, 12);
+        // Independent intervals ignore that the two models err on the same rows: wider than paired.
+        var paired = SliceReport.Compare(SliceReport.Create(Matrix(), Labels, Model1, 2, options), r2);
+        Assert.True(cmp["base"].LiftIntervals!.F1.Width > paired["base"].LiftIntervals!.F1.Width);
+    }
+
+    /// <summary>
+    /// A percentile bootstrap of the accuracy lift (Model2 − Model1) written out: resample b draws
+    /// |rows| rows with replacement from the stream (SliceSeed(seed ^ 0x2a2a, column), b).
+    /// </summary>
+    private static ConfidenceInterval NaivePairedAccuracyLift(int[] rows, int column, int resamples, int seed)
+    {
+        var lifts = new double[resamples];
+        int streamSeed = Bootstrap.SliceSeed(seed ^ 0x2a2a, column);
+        for (int b = 0; b < resamples; b++)
+        {
+            var random = new Bootstrap.SplitMix64(streamSeed, b);
+            int right1 = 0, right2 = 0;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                int r = rows[random.Below(rows.Length)];
+                if (Model1[r] == Labels[r]) right1++;
+                if (Model2[r] == Labels[r]) right2++;
+            }
+            lifts[b] = (right2 - right1) / (double)rows.Length;
+        }
+        Array.Sort(lifts);
+        // Central 95%: linear interpolation between order statistics at 0.025 (n - 1) and 0.975 (n - 1).
+        double Quantile(double q)
+        {
+            double position = q * (resamples - 1);
+            int lower = (int)Math.Floor(position);
+            return lifts[lower] + (lifts[Math.Min(lower + 1, resamples - 1)] - lifts[lower]) * (position - lower);
+        }
+        return new ConfidenceInterval(Quantile(0.025), Quantile(0.975));
+    }
+
+    [Fact]
+    public void IsSignificant_ExactlyWhenTheLiftIntervalExcludesZero()
+    {
+        // 40 rows: model 2 is right on every row, model 1 wrong on the 20 rows of slice "fixed" and
+        // right elsewhere; slice "same" holds 20 rows where both are right.
+        int n = 40;
+        var labels = Enumerable.Range(0, n).Select(i => i % 2).ToArray();
+        var better = labels.ToArray();
+        var worse = labels.Select((l, i) => i < 20 ? 1 - l : l).ToArray();
+        var rows = new bool[n, 3];
+        for (int r = 0; r < n; r++) { rows[r, 0] = true; rows[r, 1] = r < 20; rows[r, 2] = r >= 20; }
+        var matrix = SliceMatrix.FromRows(new[] { "base", "fixed", "same" }, rows);
+        var options = new SliceReportOptions { BootstrapResamples = 200 };
+        var cmp = SliceReport.Compare(SliceReport.Create(matrix, labels, worse, 2, options), SliceReport.Create(matrix, labels, better, 2, options));
+        // fixed: every resample has lift 1; same: every resample 0; base: 20 of 40 rows gain 1, and
+        // Binomial(40, 1/2) / 40 is far from 0 at the 2.5% quantile.
+        Assert.Equal(new ConfidenceInterval(1, 1), cmp["fixed"].LiftIntervals!.Accuracy);
+        Assert.True(cmp["fixed"].IsSignificant(Metric.Accuracy));
+        Assert.Equal(new ConfidenceInterval(0, 0), cmp["same"].LiftIntervals!.Accuracy);
+        Assert.False(cmp["same"].IsSignificant(Metric.Accuracy));
+        Assert.True(cmp["base"].LiftIntervals!.Accuracy.Lower > 0.25);
+        Assert.True(cmp["base"].IsSignificant(Metric.Accuracy));
+        // The table marks significant lifts with '*'.
+        var table = cmp.ToTable(Metric.Accuracy).Split('\n');
+        Assert.EndsWith("*", table.Single(l => l.StartsWith("fixed", StringComparison.Ordinal)).TrimEnd());
+        Assert.DoesNotContain("*", table.Single(l => l.StartsWith("same", StringComparison.Ordinal)));
+        // Without intervals nothing is significant, however large the lift.
+        var none = new SliceReportOptions { BootstrapResamples = 0 };
+        var noIntervals = SliceReport.Compare(SliceReport.Create(matrix, labels, worse, 2, none), SliceReport.Create(matrix, labels, better, 2, none));
+        Assert.Equal(1.0, noIntervals["fixed"].AccuracyLift);
+        Assert.Null(noIntervals["fixed"].LiftIntervals);
+        Assert.False(noIntervals["fixed"].IsSignificant(Metric.Accuracy));
+    }
+
+    [Fact]
+    public void Compare_OtherLabels_FallsBackToIndependentIntervals()
+    {
+        // Same rows and slices, but other labels: the rows are not the same evaluation set, so no pairing.
+        var options = new SliceReportOptions { BootstrapResamples = 400 };
+        var otherLabels = Labels.Select(l => 1 - l).ToArray();
+        var r1 = SliceReport.Create(Matrix(), Labels, Model1, 2, options);
+        var r2 = SliceReport.Create(Matrix(), otherLabels, Model2, 2, options);
+        var cmp = SliceReport.Compare(r1, r2);
+        Assert.Equal(ComparisonMethod.IndependentNormal, cmp.Method);
+        var fromJson = SliceReport.Compare(SliceReport.FromJson(r1.ToJson()), r2);
+        Assert.Equal(fromJson["a"].LiftIntervals, cmp["a"].LiftIntervals);
+        Assert.Equal(fromJson["base"].LiftIntervals, cmp["base"].LiftIntervals);
+    }
+
+    [Fact]
+    public void Compare_RejectsReportsWithNoSliceInCommon()
+    {
+        var r1 = SliceReport.Create(Matrix(), Labels, Model1, 2, new SliceReportOptions { BootstrapResamples = 0 });
+        string renamed = r1.ToJson();
+        foreach (var name in new[] { "base", "a", "b", "never" })
+            renamed = renamed.Replace($"\"name\": \"{name}\"", $"\"name\": \"other-{name}\"", StringComparison.Ordinal);
+        var r2 = SliceReport.FromJson(renamed);
+        Assert.Equal(new[] { "other-base", "other-a", "other-b", "other-never" }, r2.Slices.Select(s => s.Name));
+        var ex = Assert.Throws<ArgumentException>(() => SliceReport.Compare(r1, r2));
+        Assert.StartsWith("The two reports have no slice in common.", ex.Message);
+        Assert.Equal("candidate", ex.ParamName);
+        // One common slice is enough; the comparison holds only the common ones, in the baseline's order.
+        var partly = SliceReport.FromJson(renamed.Replace("\"name\": \"other-a\"", "\"name\": \"a\"", StringComparison.Ordinal));
+        Assert.Equal(new[] { "a" }, SliceReport.Compare(r1, partly).Slices.Select(s => s.Name));
     }
 
     [Fact]
@@ -224,7 +341,8 @@ public sealed class SliceReportTests
     {
         var r1 = SliceReport.Create(Matrix(), Labels, Model1, 2);
         var r2 = SliceReport.Create(Matrix(), Labels, Model1, 3);
-        Assert.Throws<ArgumentException>(() => SliceReport.Compare(r1, r2));
+        var ex = Assert.Throws<ArgumentException>(() => SliceReport.Compare(r1, r2));
+        Assert.StartsWith("The baseline has 2 classes but the candidate has 3.", ex.Message);
     }
 
     [Fact]

@@ -212,11 +212,22 @@ public sealed class SliceAwareModelTests
     [Fact]
     public void Explain_GivesAttentionIndicatorsAndSlicePredictions_WithoutSfs()
     {
-        using var model = NewModel(numClasses: 3);
+        // The backbone has dropout: in training mode two passes differ, so Explain must switch to
+        // evaluation mode to match an evaluation-mode pass (and itself).
+        manual_seed(5);
+        using var model = SliceAwareModel.Create(nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Dropout(0.5)), 6, 3, Names);
         manual_seed(7);
         using var x = randn(5, 3);
+        using (var a = model.Run(x))
+        using (var b = model.Run(x))
+            Assert.False(a.AttentionWeights.allclose(b.AttentionWeights), "dropout is active in training mode");
         var explanation = model.Explain(x, topSlices: 2);
+        Assert.True(model.training);   // mode restored
+        var again = model.Explain(x, topSlices: 2);
+        Assert.Equal(explanation.Examples[0].AttentionWeights, again.Examples[0].AttentionWeights);
+        model.eval();
         using var output = model.Run(x);
+        model.train();
         Assert.Equal(model.SliceNames, explanation.SliceNames);
         Assert.Equal(5, explanation.Examples.Count);
         var attention = output.AttentionWeights.data<float>().ToArray();
@@ -264,7 +275,10 @@ public sealed class SliceAwareModelTests
         Assert.Throws<SliceDataException>(() => model.Predict(empty));
 
         using var wide = randn(6, 4);
-        Assert.ThrowsAny<Exception>(() => model.Logits(wide));   // backbone Linear(3, 6) rejects 4 features
+        var backbone = Assert.Throws<SliceDataException>(() => model.Logits(wide));   // backbone Linear(3, 6) rejects 4 features
+        Assert.StartsWith("The backbone could not take features of shape [6, 4]. Its first Linear layer expects 3 features per row; got 4.", backbone.Message);
+        Assert.Equal("features", backbone.ParamName);
+        Assert.NotNull(backbone.InnerException);
         manual_seed(1);
         using var lying = SliceAwareModel.Create(nn.Linear(3, 5), 6, 2, Names);
         var mismatch = Assert.Throws<InvalidOperationException>(() => lying.Logits(x));

@@ -117,13 +117,23 @@ public sealed class SliceSetApplyTests
     public void Progress_IsMonotonic_AndEndsAtTotal()
     {
         var reports = new ConcurrentQueue<SliceApplyProgress>();
-        var progress = new SyncProgress(reports.Enqueue);
+        // Every other report is slow to arrive: a report made earlier on one worker would then land
+        // after a later one from another worker unless the reports are ordered.
+        int calls = 0;
+        var progress = new SyncProgress(p =>
+        {
+            if (Interlocked.Increment(ref calls) % 2 == 0) Thread.Sleep(3);
+            reports.Enqueue(p);
+        });
         int n = 200_000;
-        Arithmetic().Apply(Enumerable.Range(0, n).ToArray(), null, progress);
+        Arithmetic().Apply(Enumerable.Range(0, n).ToArray(), new SliceApplyOptions { MaxDegreeOfParallelism = 4 }, progress);
         var list = reports.ToList();
         Assert.Equal(new SliceApplyProgress(0, n), list[0]);
         Assert.Equal(new SliceApplyProgress(n, n), list[^1]);
         Assert.InRange(list.Count, 10, 110); // about every 1%
+        // Workers on several threads finish chunks in any order; the reports still only grow.
+        for (int i = 1; i < list.Count; i++)
+            Assert.True(list[i].RowsDone > list[i - 1].RowsDone, $"report {i} ({list[i].RowsDone}) after {list[i - 1].RowsDone}");
         Assert.All(list, p => Assert.Equal(n, p.TotalRows));
         Assert.Equal(1.0, list[^1].Fraction);
     }

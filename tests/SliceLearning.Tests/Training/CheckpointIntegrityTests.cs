@@ -99,6 +99,66 @@ public sealed class CheckpointIntegrityTests : IDisposable
         Assert.True(File.Exists(path));
     }
 
+    /// <summary>Writes <paramref name="body"/> (without a checksum) to <paramref name="path"/> with a valid XxHash64 checksum appended.</summary>
+    private static void WriteWithChecksum(string path, byte[] body) =>
+        File.WriteAllBytes(path, body.Concat(System.IO.Hashing.XxHash64.Hash(body)).ToArray());
+
+    [Fact]
+    public void Load_IntoAModelWithOtherClassCount_NamesBothCounts()
+    {
+        using var saved = ModelContractTests.Make("HPS", seed: 1);
+        string path = Path.Combine(_folder, "two.ckpt");
+        saved.Save(path);
+        manual_seed(2);
+        using var three = HardParameterSharingModel.Create(TwoDiscTask.Backbone(2, 8), 8, 3, new[] { "disc_a", "disc_b" }, o => o.SliceLossWeight = 0.5);
+        var before = Weights(three);
+        var ex = Assert.Throws<CheckpointMismatchException>(() => ModelCheckpoint.Load(three, path));
+        // The class count first, then the head tensors whose shapes follow from it.
+        Assert.StartsWith($"The checkpoint '{path}' does not fit this model:" + Environment.NewLine + "- it was saved for 2 classes, the model has 3." + Environment.NewLine + "- tensor ", ex.Message);
+        AssertSameWeights(before, three);
+    }
+
+    [Fact]
+    public void AHeaderOfAnotherFormatVersion_SaysWhichVersions()
+    {
+        using var saved = ModelContractTests.Make("VANILLA", seed: 1);
+        string path = Path.Combine(_folder, "version.ckpt");
+        saved.Save(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        byte[] body = bytes[..^8];
+        // The header says version 2; make it 3 (same length) and give the file a valid checksum.
+        string text = System.Text.Encoding.Latin1.GetString(body);
+        int at = text.IndexOf("\"FormatVersion\":2", StringComparison.Ordinal);
+        Assert.True(at > 0, "the header names its format version");
+        body[at + "\"FormatVersion\":".Length] = (byte)'3';
+        WriteWithChecksum(path, body);
+        var ex = Assert.Throws<InvalidDataException>(() => ModelCheckpoint.ReadInfo(path));
+        Assert.Equal($"The checkpoint '{path}' has format version 3; this library reads version 2.", ex.Message);
+    }
+
+    [Fact]
+    public void ATruncatedHeader_IsReportedAsTruncated()
+    {
+        string path = Path.Combine(_folder, "header.ckpt");
+        // Shorter than the magic, a length and a checksum.
+        File.WriteAllBytes(path, "SLCKPT02\u0001\0\0"u8.ToArray());
+        var tiny = Assert.Throws<InvalidDataException>(() => ModelCheckpoint.ReadInfo(path));
+        Assert.Equal($"The checkpoint '{path}' is truncated (11 bytes).", tiny.Message);
+        // A header length beyond the file.
+        WriteWithChecksum(path, "SLCKPT02"u8.ToArray().Concat(BitConverter.GetBytes(1000)).Concat("{}"u8.ToArray()).ToArray());
+        var length = Assert.Throws<InvalidDataException>(() => ModelCheckpoint.ReadInfo(path));
+        Assert.Equal($"The checkpoint '{path}' has a corrupt header length (1000).", length.Message);
+        // A complete, checksummed header whose sections are cut off.
+        using var saved = ModelContractTests.Make("VANILLA", seed: 1);
+        saved.Save(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        int headerLength = BitConverter.ToInt32(bytes, 8);
+        WriteWithChecksum(path, bytes[..(8 + 4 + headerLength + 3)]);
+        var cut = Assert.Throws<InvalidDataException>(() => ModelCheckpoint.ReadInfo(path));
+        Assert.Equal($"The checkpoint '{path}' is truncated.", cut.Message);
+        Assert.IsType<EndOfStreamException>(cut.InnerException);
+    }
+
     [Fact]
     public void AFileOfAnOlderFormat_SaysSo()
     {

@@ -48,10 +48,20 @@ public sealed class SliceTrainerTests
         // One warm-up fit creates the gradient tensors, which live with the parameters.
         SliceTrainer.For(model).WithData(train, valid).WithEpochs(1).WithSeed(1).Fit();
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        // Scores the mean slice F1 (so that path runs too) but reports scripted values, so the run
+        // stops early after epoch 3 and restores epoch 1's weights: every path of a fit is covered.
+        double[] scripted = { 0.9, 0.5, 0.4, 0.3 };
+        int call = 0;
+        var metric = ValidationMetric.Custom("scripted", o =>
+        {
+            _ = ValidationMetric.MeanSliceF1.Score(o);
+            return scripted[call++];
+        });
         var result = SliceTrainer.For(model).WithData(train, valid).WithEpochs(4).WithBatchSize(32)
-            .WithEarlyStopping(2, ValidationMetric.MeanSliceF1).WithSeed(1).Fit();
+            .WithEarlyStopping(2, metric).WithSeed(1).Fit();
         long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Assert.Equal(4, result.LossHistory.Count + (result.StoppedEarly ? 4 - result.EpochsRun : 0));
+        Assert.Equal((3, 1, true, true), (result.EpochsRun, result.BestEpoch, result.StoppedEarly, result.RestoredBestWeights));
+        Assert.Equal(3, result.LossHistory.Count);
         Assert.Equal(before, after);
     }
 
@@ -104,7 +114,7 @@ public sealed class SliceTrainerTests
         using var model = NewSram();
         var progress = new Recorder();
         SliceTrainer.For(model).WithData(train).WithEpochs(4).WithOptimizer(OptimizerOptions.Sgd(0.1, momentum: 0.9))
-            .WithLearningRateSchedule(LearningRateSchedule.Step(everyEpochs: 2, gamma: 0.5)).WithProgress(progress).Fit();
+            .WithLearningRateSchedule(LearningRateSchedule.Step(everyEpochs: 2, gamma: 0.5)).WithProgress(progress).WithSeed(1).Fit();
         Assert.Equal(new[] { 0.1, 0.1, 0.05, 0.05 }, progress.Reports.Select(r => Math.Round(r.LearningRate, 10)));
         var cosine = LearningRateSchedule.Cosine(minimum: 0.0);
         Assert.Equal(1.0, cosine.RateAt(0, 2, 1.0), 10);
@@ -149,7 +159,7 @@ public sealed class SliceTrainerTests
         using var cts = new CancellationTokenSource();
         var progress = new Recorder(_ => cts.Cancel());
         Assert.Throws<OperationCanceledException>(() =>
-            SliceTrainer.For(model).WithData(train).WithEpochs(5).WithProgress(progress).Fit(cts.Token));
+            SliceTrainer.For(model).WithData(train).WithEpochs(5).WithProgress(progress).WithSeed(1).Fit(cts.Token));
         Assert.Single(progress.Reports);
     }
 
@@ -218,8 +228,14 @@ public sealed class SliceTrainerTests
             .WithEpochs(8).WithOptimizer(OptimizerOptions.AdamW(0.02)).WithSeed(1).WithLogging(logger).Fit();
         Assert.Equal(8, result.EpochsRun);
         Assert.Equal("f1", result.MetricName);
-        Assert.True(result.BestValidationScore > 0.8, $"validation F1 {result.BestValidationScore}");
-        Assert.True(result.LossHistory[^1] < result.LossHistory[0]);
+        // Seeded and single-threaded: the exact values of this run.
+        // F1 = 2TP / (2TP + FP + FN) over the 100 validation rows, a fraction per epoch.
+        double[] f1 = { 16.0 / 57, 0.8, 38.0 / 45, 20.0 / 23, 22.0 / 25, 41.0 / 46, 43.0 / 49, 84.0 / 97 };
+        Assert.Equal(f1.Length, result.ValidationHistory.Count);
+        for (int e = 0; e < f1.Length; e++) Assert.Equal(f1[e], result.ValidationHistory[e], 12);
+        Assert.Equal((6, 41.0 / 46), (result.BestEpoch, result.BestValidationScore!.Value));
+        double[] losses = { 0.693663, 0.619430, 0.475990, 0.329572, 0.229589, 0.168706, 0.169949, 0.152676 };
+        for (int e = 0; e < losses.Length; e++) Assert.Equal(losses[e], result.LossHistory[e], tolerance: 1e-6);
         Assert.Contains(logger.Messages, m => m.StartsWith("Training VanillaModel (", StringComparison.Ordinal) && m.Contains("300 rows, 8 epochs, batch 64, AdamW"));
         Assert.Contains(logger.Messages, m => m.StartsWith("Training finished: 8 epochs", StringComparison.Ordinal));
     }
