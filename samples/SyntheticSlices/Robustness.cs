@@ -27,7 +27,7 @@ internal sealed record RobustnessSettings(
 /// <summary>
 /// One method of the suite: VANILLA, HPS, or SRAM with options. "SRAM" is the library's defaults;
 /// "SRAM-paper" the paper's attention; "SRAM[key=value,...]" sets attention=, backprop=, T=, h=,
-/// ind=, head=, pred=, clip= (trainer gradient clipping) on top of the defaults.
+/// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), clip= (trainer gradient clipping) on top of the defaults.
 /// </summary>
 internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOptions>? Configure, double? Clip)
 {
@@ -59,8 +59,10 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
                 "head" => o => o.SliceHeadLossWeight = Number(),
                 "pred" => o => o.PredictionLossWeight = Number(),
                 "headnorm" => o => o.SliceHeadNormalization = Enum.Parse<SliceHeadNormalization>(value, ignoreCase: true),
+                "members" => o => o.SliceHeadMembership = Enum.Parse<SliceHeadMembership>(value, ignoreCase: true),
+                "bgrad" => o => o.SliceGradientScale = Number(),
                 "clip" => _ => { },
-                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, clip)."),
+                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, clip)."),
             };
             if (key == "clip") clip = Number();
             configure = o => { previous(o); step(o); };
@@ -79,7 +81,7 @@ internal sealed record RobustRun(string Task, int K, string Method, int Seed, do
 /// Explain's top slice for its members; and the three loss terms on 2,000 training rows after the first
 /// and the last epoch.
 /// </summary>
-internal sealed record Routing(double[] OwnMembers, double[] OwnOthers, double[] Auc, double[] ExpertAccuracy, double[] TopShare, double[] LossFirst, double[] LossLast);
+internal sealed record Routing(double[] OwnMembers, double[] OwnOthers, double[] Auc, double[] ExpertAccuracy, double[] TopShare, double[] LossFirst, double[] LossLast, string?[] ScoreParts);
 
 /// <summary>The robustness suite: hard slice tasks × k × seeds × methods, with the fixed protocol.</summary>
 internal sealed class Robustness(RobustnessSettings settings, Action<string> step)
@@ -210,14 +212,18 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"  {r.Method} k={r.K} seed {r.Seed}: overall {r.OverallF1:F3}, s1 {r.SliceF1[0]:F3}, s2 {r.SliceF1[1]:F3} ({r.Seconds:F0} s)");
         if (r.Routing is { } g)
+        {
             text += string.Create(CultureInfo.InvariantCulture, $"; own attn {g.OwnMembers[0]:F2}/{g.OwnMembers[1]:F2}, others {g.OwnOthers[0]:F3}/{g.OwnOthers[1]:F3}, AUC {g.Auc[0]:F2}/{g.Auc[1]:F2}, expert acc {g.ExpertAccuracy[0]:F2}/{g.ExpertAccuracy[1]:F2}, top {g.TopShare[0]:F2}/{g.TopShare[1]:F2}");
+            if (g.ScoreParts.All(p => p is not null)) text += $"; scores s1 {g.ScoreParts[0]}, s2 {g.ScoreParts[1]}";
+        }
         return text;
     }
 
     private static Routing Measure(SliceAwareModel model, SyntheticSliceData test, SliceDataset testSet, IReadOnlyList<string> names, double[] lossFirst, double[] lossLast)
     {
         int n = test.Count, m = names.Count;
-        float[] attention, indicator, expertCorrect;
+        float[] attention, indicator, expertCorrect, logConfidence;
+        float[]? sliceScores;
         using (var scope = NewDisposeScope())
         using (var noGrad = torch.no_grad())
         {
@@ -226,9 +232,12 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             attention = output.AttentionWeights.contiguous().data<float>().ToArray();
             indicator = output.IndicatorLogits.contiguous().data<float>().ToArray();
             var expertClass = output.SlicePredictionLogits.argmax(2);                                     // [N, m]
+            logConfidence = SliceAttention.LogConfidence(output.SlicePredictionLogits).contiguous().data<float>().ToArray();
+            sliceScores = model.Sram.SliceScores is { } b ? b.detach().contiguous().data<float>().ToArray() : null;
             expertCorrect = expertClass.eq(testSet.Labels.unsqueeze(1)).to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
         }
         int r = RealSlices.Length;
+        var scoreParts = new string[r];
         var own = new double[r]; var others = new double[r]; var auc = new double[r]; var acc = new double[r]; var top = new double[r];
         for (int j = 0; j < r; j++)
         {
@@ -239,6 +248,14 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             others[j] = rest.Average(i => (double)attention[i * m + c]);
             auc[j] = Auc(members.Select(i => indicator[i * m + c]).ToArray(), rest.Select(i => indicator[i * m + c]).ToArray());
             acc[j] = members.Average(i => (double)expertCorrect[i * m + c]);
+            if (sliceScores is not null)
+            {
+                // The LearnedOdds score parts on the members: indicator logit, log-confidence, learned score, and the best other slice's score.
+                double qMean = members.Average(i => (double)indicator[i * m + c]);
+                double confMean = members.Average(i => (double)logConfidence[i * m + c]);
+                double rival = members.Average(i => Enumerable.Range(1, m - 1).Where(s => s != c).Select(s => (double)(indicator[i * m + s] + logConfidence[i * m + s] + sliceScores[s - 1])).DefaultIfEmpty(double.NegativeInfinity).Max());
+                scoreParts[j] = string.Create(CultureInfo.InvariantCulture, $"q {qMean:F2} conf {confMean:F2} b {sliceScores[c - 1]:F2} rival {rival:F2}");
+            }
             top[j] = members.Average(i =>
             {
                 int best = 0;
@@ -246,7 +263,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
                 return best == c ? 1.0 : 0.0;
             });
         }
-        return new Routing(own, others, auc, acc, top, lossFirst, lossLast);
+        return new Routing(own, others, auc, acc, top, lossFirst, lossLast, scoreParts);
     }
 
     /// <summary>[prediction, slice head, indicator] on the first 2,000 training rows, in evaluation mode.</summary>

@@ -109,13 +109,11 @@ public sealed record ClassificationMetrics
         if (labels.Length != predictions.Length)
             throw new SliceDataException($"Got {labels.Length} labels but {predictions.Length} predictions; they must have the same length.", nameof(predictions));
         var confusion = new long[numClasses * numClasses];
+        Runtime.LabelChecks.InRange(labels, numClasses, "Label", nameof(labels));
+        Runtime.LabelChecks.InRange(predictions, numClasses, "Prediction", nameof(predictions));
         for (int i = 0; i < labels.Length; i++)
         {
             int y = labels[i], p = predictions[i];
-            if ((uint)y >= (uint)numClasses)
-                throw new SliceDataException($"Label {y} at row {i} is outside [0, {numClasses}).", nameof(labels), row: i);
-            if ((uint)p >= (uint)numClasses)
-                throw new SliceDataException($"Prediction {p} at row {i} is outside [0, {numClasses}).", nameof(predictions), row: i);
             confusion[y * numClasses + p]++;
         }
         return FromConfusion(confusion, numClasses);

@@ -102,13 +102,11 @@ public sealed class SliceReport
             throw new SliceDataException($"Got {predictions.Length} predictions for a slice matrix of {slices.RowCount} rows; they must match.", nameof(predictions));
 
         var cells = new int[labels.Length];
+        Runtime.LabelChecks.InRange(labels, numClasses, "Label", nameof(labels));
+        Runtime.LabelChecks.InRange(predictions, numClasses, "Prediction", nameof(predictions));
         for (int i = 0; i < labels.Length; i++)
         {
             int y = labels[i], p = predictions[i];
-            if ((uint)y >= (uint)numClasses)
-                throw new SliceDataException($"Label {y} at row {i} is outside [0, {numClasses}).", nameof(labels), row: i);
-            if ((uint)p >= (uint)numClasses)
-                throw new SliceDataException($"Prediction {p} at row {i} is outside [0, {numClasses}).", nameof(predictions), row: i);
             cells[i] = y * numClasses + p;
         }
 

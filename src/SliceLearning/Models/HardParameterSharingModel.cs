@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace SliceLearning.Models;
 
 /// <summary>Settings of <see cref="HardParameterSharingModel"/>.</summary>
-public sealed class HardParameterSharingOptions
+public sealed class HardParameterSharingOptions : IModelOptions<HardParameterSharingOptions>
 {
     /// <summary>Weight of the slice heads' loss terms relative to the base head's.</summary>
     /// <value>The default value is 1 (the paper's unweighted sum of task losses).</value>
@@ -25,6 +25,8 @@ public sealed class HardParameterSharingOptions
 
     /// <summary>A copy of these settings.</summary>
     public HardParameterSharingOptions Clone() => (HardParameterSharingOptions)MemberwiseClone();
+
+    void IModelOptions<HardParameterSharingOptions>.Validate(IReadOnlyList<string> sliceNames) => Validate();
 }
 
 /// <summary>
@@ -58,16 +60,8 @@ public sealed class HardParameterSharingModel : SliceHeadsModel
     /// <param name="numClasses">Number of classes C, at least 2.</param>
     /// <param name="sliceNames">The slice names; "base" is prepended when it is not first (e.g. <c>SliceMatrix.SliceNames</c> or <c>SliceSet.SliceNames</c> work as they are).</param>
     /// <param name="configure">Optional settings.</param>
-    public static HardParameterSharingModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<HardParameterSharingOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        CheckSizes(backboneWidth, numClasses);
-        var names = CheckSliceNames(sliceNames);
-        var options = new HardParameterSharingOptions();
-        configure?.Invoke(options);
-        options.Validate();
-        return new HardParameterSharingModel(backbone, backboneWidth, numClasses, names, options.Clone());
-    }
+    public static HardParameterSharingModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<HardParameterSharingOptions>? configure = null) =>
+        CreateWithOptions(backbone, backboneWidth, numClasses, sliceNames, configure, (nn.Module<Tensor, Tensor> b, long d, int c, string[] names, HardParameterSharingOptions o) => new HardParameterSharingModel(b, d, c, names, o));
 
     /// <summary>Builds HPS over a backbone that declares its width (<see cref="IBackbone"/>).</summary>
     public static HardParameterSharingModel Create<TBackbone>(TBackbone backbone, int numClasses, IReadOnlyList<string> sliceNames, Action<HardParameterSharingOptions>? configure = null)
@@ -78,32 +72,14 @@ public sealed class HardParameterSharingModel : SliceHeadsModel
     /// Recreates HPS from a checkpoint over a freshly constructed <paramref name="backbone"/> of the
     /// saved architecture (saved slices, classes, width and options), then loads the weights.
     /// </summary>
-    public static HardParameterSharingModel Load(string path, nn.Module<Tensor, Tensor> backbone)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        return Training.ModelCheckpoint.Recreate(path, info =>
-        {
-            var options = OptionsFromJson<HardParameterSharingOptions>(info.Options, path);
-            options.Validate();
-            return new HardParameterSharingModel(backbone, info.RequireBackboneWidth(path), info.NumClasses, CheckSliceNames(info.SliceNames), options);
-        });
-    }
+    public static HardParameterSharingModel Load(string path, nn.Module<Tensor, Tensor> backbone) =>
+        LoadWithOptions(path, backbone, (nn.Module<Tensor, Tensor> b, long d, int c, string[] names, HardParameterSharingOptions o) => new HardParameterSharingModel(b, d, c, names, o));
 
     /// <summary>A copy of the settings the model was built with.</summary>
     public HardParameterSharingOptions Options => _options.Clone();
 
-    private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership)
-    {
-        var nll = NllPerSlice(headLogits, labels);
-        var loss = nll.select(1, 0).mean();
-        int m = SliceNames.Count;
-        if (m > 1)
-        {
-            var perSlice = MeanOverMembers(nll, sliceMembership);
-            loss = ScalarMath.Add(loss, ScalarMath.Mul(perSlice.narrow(0, 1, m - 1).sum(), _options.SliceLossWeight));
-        }
-        return loss;
-    }
+    private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership) =>
+        HeadsLoss(headLogits, labels, sliceMembership, _options.SliceLossWeight);
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 }

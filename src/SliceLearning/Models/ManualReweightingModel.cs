@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace SliceLearning.Models;
 
 /// <summary>Settings of <see cref="ManualReweightingModel"/>.</summary>
-public sealed class ManualReweightingOptions
+public sealed class ManualReweightingOptions : IModelOptions<ManualReweightingOptions>
 {
     /// <summary>The loss multiplier α for the reweighted slices (the paper searches {2, 20, 50, 100}; see <see cref="ManualReweighting"/>).</summary>
     /// <value>The default value is 2.</value>
@@ -87,16 +87,8 @@ public sealed class ManualReweightingModel : SliceHeadsModel
     /// <param name="numClasses">Number of classes C, at least 2.</param>
     /// <param name="sliceNames">The slice names; "base" is prepended when it is not first.</param>
     /// <param name="configure">Sets α and the reweighted slices.</param>
-    public static ManualReweightingModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<ManualReweightingOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        CheckSizes(backboneWidth, numClasses);
-        var names = CheckSliceNames(sliceNames);
-        var options = new ManualReweightingOptions();
-        configure?.Invoke(options);
-        options.Validate(names);
-        return new ManualReweightingModel(backbone, backboneWidth, numClasses, names, options.Clone());
-    }
+    public static ManualReweightingModel Create(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<ManualReweightingOptions>? configure = null) =>
+        CreateWithOptions(backbone, backboneWidth, numClasses, sliceNames, configure, (nn.Module<Tensor, Tensor> b, long d, int c, string[] names, ManualReweightingOptions o) => new ManualReweightingModel(b, d, c, names, o));
 
     /// <summary>Builds MANUAL over a backbone that declares its width (<see cref="IBackbone"/>).</summary>
     public static ManualReweightingModel Create<TBackbone>(TBackbone backbone, int numClasses, IReadOnlyList<string> sliceNames, Action<ManualReweightingOptions>? configure = null)
@@ -107,17 +99,8 @@ public sealed class ManualReweightingModel : SliceHeadsModel
     /// Recreates MANUAL from a checkpoint over a freshly constructed <paramref name="backbone"/> of the
     /// saved architecture (saved slices, classes, width, α and reweighted slices), then loads the weights.
     /// </summary>
-    public static ManualReweightingModel Load(string path, nn.Module<Tensor, Tensor> backbone)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        return Training.ModelCheckpoint.Recreate(path, info =>
-        {
-            var names = CheckSliceNames(info.SliceNames);
-            var options = OptionsFromJson<ManualReweightingOptions>(info.Options, path);
-            options.Validate(names);
-            return new ManualReweightingModel(backbone, info.RequireBackboneWidth(path), info.NumClasses, names, options.Clone());
-        });
-    }
+    public static ManualReweightingModel Load(string path, nn.Module<Tensor, Tensor> backbone) =>
+        LoadWithOptions(path, backbone, (nn.Module<Tensor, Tensor> b, long d, int c, string[] names, ManualReweightingOptions o) => new ManualReweightingModel(b, d, c, names, o));
 
     /// <summary>A copy of the settings the model was built with.</summary>
     public ManualReweightingOptions Options => _options.Clone();
@@ -132,9 +115,7 @@ public sealed class ManualReweightingModel : SliceHeadsModel
     public Tensor ExampleWeights(Tensor sliceMembership)
     {
         ArgumentNullException.ThrowIfNull(sliceMembership);
-        int m = SliceNames.Count;
-        if (sliceMembership.dim() != 2 || sliceMembership.shape[1] != m)
-            throw new SliceDataException($"Expected slice membership of shape [B, {m}], got [{Shape(sliceMembership)}].", nameof(sliceMembership));
+        ModelInputChecks.Membership(sliceMembership, batch: null, SliceNames);
         return ExampleWeightsCore(sliceMembership);
     }
 
@@ -150,17 +131,8 @@ public sealed class ManualReweightingModel : SliceHeadsModel
 
     private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership)
     {
-        var nll = NllPerSlice(headLogits, labels);
-        var weights = ExampleWeightsCore(sliceMembership).to_type(nll.dtype);
-        var loss = (nll.select(1, 0) * weights).mean();
-        int m = SliceNames.Count;
-        if (m > 1)
-        {
-            var perSlice = MeanOverMembers(nll, sliceMembership);
-            var multipliers = torch.tensor(_multipliers, device: nll.device).to_type(nll.dtype);
-            loss = ScalarMath.Add(loss, ScalarMath.Mul((perSlice * multipliers).narrow(0, 1, m - 1).sum(), _options.SliceLossWeight));
-        }
-        return loss;
+        var multipliers = torch.tensor(_multipliers, device: headLogits.device);
+        return HeadsLoss(headLogits, labels, sliceMembership, _options.SliceLossWeight, ExampleWeightsCore(sliceMembership), multipliers);
     }
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace SliceLearning.Models;
 
 /// <summary>Settings of <see cref="MixtureOfExpertsModel"/>.</summary>
-public sealed class MixtureOfExpertsOptions
+public sealed class MixtureOfExpertsOptions : IModelOptions<MixtureOfExpertsOptions>
 {
     /// <summary>Weight of the gate's mixture loss relative to the experts' losses.</summary>
     /// <value>The default value is 1.</value>
@@ -48,6 +48,8 @@ public sealed class MixtureOfExpertsOptions
 
     /// <summary>A copy of these settings.</summary>
     public MixtureOfExpertsOptions Clone() => (MixtureOfExpertsOptions)MemberwiseClone();
+
+    void IModelOptions<MixtureOfExpertsOptions>.Validate(IReadOnlyList<string> sliceNames) => Validate();
 }
 
 /// <summary>
@@ -87,31 +89,15 @@ public sealed class MixtureOfExpertsModel : SliceModelBase
     /// <param name="numClasses">Number of classes C, at least 2.</param>
     /// <param name="sliceNames">The slice names; "base" is prepended when it is not first.</param>
     /// <param name="configure">Optional settings.</param>
-    public static MixtureOfExpertsModel Create(Func<nn.Module<Tensor, Tensor>> backboneFactory, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<MixtureOfExpertsOptions>? configure = null)
-    {
-        ArgumentNullException.ThrowIfNull(backboneFactory);
-        CheckSizes(backboneWidth, numClasses);
-        var names = CheckSliceNames(sliceNames);
-        var options = new MixtureOfExpertsOptions();
-        configure?.Invoke(options);
-        options.Validate();
-        return new MixtureOfExpertsModel(backboneFactory, backboneWidth, numClasses, names, options.Clone());
-    }
+    public static MixtureOfExpertsModel Create(Func<nn.Module<Tensor, Tensor>> backboneFactory, long backboneWidth, int numClasses, IReadOnlyList<string> sliceNames, Action<MixtureOfExpertsOptions>? configure = null) =>
+        CreateWithOptions(backboneFactory, backboneWidth, numClasses, sliceNames, configure, (Func<nn.Module<Tensor, Tensor>> b, long d, int c, string[] names, MixtureOfExpertsOptions o) => new MixtureOfExpertsModel(b, d, c, names, o));
 
     /// <summary>
     /// Recreates MoE from a checkpoint with fresh backbones from <paramref name="backboneFactory"/>
     /// (the saved architecture), the saved slices, classes, width and options, then loads the weights.
     /// </summary>
-    public static MixtureOfExpertsModel Load(string path, Func<nn.Module<Tensor, Tensor>> backboneFactory)
-    {
-        ArgumentNullException.ThrowIfNull(backboneFactory);
-        return Training.ModelCheckpoint.Recreate(path, info =>
-        {
-            var options = OptionsFromJson<MixtureOfExpertsOptions>(info.Options, path);
-            options.Validate();
-            return new MixtureOfExpertsModel(backboneFactory, info.RequireBackboneWidth(path), info.NumClasses, CheckSliceNames(info.SliceNames), options);
-        });
-    }
+    public static MixtureOfExpertsModel Load(string path, Func<nn.Module<Tensor, Tensor>> backboneFactory) =>
+        LoadWithOptions(path, backboneFactory, (Func<nn.Module<Tensor, Tensor>> b, long d, int c, string[] names, MixtureOfExpertsOptions o) => new MixtureOfExpertsModel(b, d, c, names, o));
 
     /// <summary>A copy of the settings the model was built with.</summary>
     public MixtureOfExpertsOptions Options => _options.Clone();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SliceLearning.Runtime;
 using static TorchSharp.torch;
 
@@ -25,23 +26,16 @@ internal static class ModelInputChecks
             throw new SliceDataException($"Expected labels [{batch}] (one class index per example), got [{string.Join(", ", labels.shape)}].", nameof(labels));
         if (labels.dtype != ScalarType.Int64)
             throw new SliceDataException($"Labels must be int64 class indices, got {labels.dtype}.", nameof(labels));
-        using var scope = NewDisposeScope();
-        long min = labels.min().item<long>();
-        long max = labels.max().item<long>();
-        if (min < 0 || max >= numClasses)
-        {
-            long bad = min < 0 ? min : max;
-            long row = ScalarMath.Eq(labels, bad).nonzero()[0, 0].item<long>();
-            throw new SliceDataException($"Label {bad} at row {row} is outside [0, {numClasses}) for a {numClasses}-class model.", nameof(labels), row: row);
-        }
+        LabelChecks.InRange(labels, numClasses, nameof(labels));
     }
 
-    public static void Membership(Tensor membership, long batch, IReadOnlyList<string> sliceNames)
+    /// <summary>Membership [B, m] for the model's m slices; a null <paramref name="batch"/> accepts any B.</summary>
+    public static void Membership(Tensor membership, long? batch, IReadOnlyList<string> sliceNames)
     {
         ArgumentNullException.ThrowIfNull(membership);
-        if (membership.dim() != 2 || membership.shape[0] != batch || membership.shape[1] != sliceNames.Count)
+        if (membership.dim() != 2 || (batch is long b && membership.shape[0] != b) || membership.shape[1] != sliceNames.Count)
             throw new SliceDataException(
-                $"Expected slice membership [{batch}, {sliceNames.Count}] for the model's {sliceNames.Count} slices ({string.Join(", ", sliceNames)}), " +
+                $"Expected slice membership [{batch?.ToString(CultureInfo.InvariantCulture) ?? "B"}, {sliceNames.Count}] for the model's {sliceNames.Count} slices ({string.Join(", ", sliceNames)}), " +
                 $"got [{string.Join(", ", membership.shape)}]. Build the data with the same SliceSet the model was created for.",
                 nameof(membership));
     }

@@ -25,7 +25,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         this.backbone = backbone;
         _options = options;
         ExpertSize = options.ExpertSize ?? backboneWidth;
-        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation);
+        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale);
         RegisterComponents();
     }
 
@@ -160,6 +160,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             : ScalarMath.Div(nn.functional.cross_entropy(output.Logits, labels, reduction: nn.Reduction.Sum), rows);
 
         bool perSliceMean = _options.SliceHeadNormalization == SliceHeadNormalization.PerSlice;
+        var headWeight = HeadWeights(mask, output.IndicatorLogits);
         // The member-pair count stays on the device: reading it would cost a host sync per step.
         var memberPairs = mask.sum();
         // Σ over member (example, slice) pairs of the cross-entropy -log softmax(p_i)[y].
@@ -167,18 +168,18 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         Tensor? perPair = null;
         if (NumClasses == 2 && !perSliceMean)
         {
-            // Binary: CE = softplus(-(2y - 1)(p1 - p0)) = BCE-with-logits(p1 - p0, y), with the mask as
+            // Binary: CE = softplus(-(2y - 1)(p1 - p0)) = BCE-with-logits(p1 - p0, y), with the pair weights as
             // its weight: one fused op gives the masked sum (no [B, m] intermediates to back-propagate).
             var gap = output.SlicePredictionLogits.select(2, 1) - output.SlicePredictionLogits.select(2, 0); // [B, m]
             var target = labels.to(gap.dtype).unsqueeze(1).expand_as(gap);                                   // [B, m]
-            maskedSum = nn.functional.binary_cross_entropy_with_logits(gap, target, weight: mask, reduction: nn.Reduction.Sum);
+            maskedSum = nn.functional.binary_cross_entropy_with_logits(gap, target, weight: headWeight, reduction: nn.Reduction.Sum);
         }
         else
         {
             var logProbabilities = output.SlicePredictionLogits.log_softmax(2);                                 // [B, m, C]
             var index = labels.view(-1, 1, 1).expand(-1, logProbabilities.shape[1], 1);
             perPair = logProbabilities.gather(2, index).squeeze(2).neg();                                       // [B, m]
-            maskedSum = perPair.mul(mask).sum();
+            maskedSum = perPair.mul(headWeight).sum();
         }
         Tensor sliceHead;
         if (perSliceMean)
@@ -186,7 +187,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             // Each slice's mean over its members in the batch, averaged over the slices that have members
             // (under data-parallel training: the step's members over all ranks).
             var counts = StepNormalization.SliceMembers(mask.sum(0L));                   // [m]
-            var perSlice = perPair!.mul(mask).sum(0L).div(counts.clamp_min(ScalarMath.One));
+            var perSlice = perPair!.mul(headWeight).sum(0L).div(counts.clamp_min(ScalarMath.One));
             var present = counts.gt(ScalarMath.Zero).to(perSlice.dtype).sum();
             sliceHead = perSlice.sum().div(present.clamp_min(ScalarMath.One));
         }
@@ -260,6 +261,15 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             sram.Dispose();
         }
         base.Dispose(disposing);
+    }
+
+    // The slice head's weight per (example, slice) pair [B, m] (see SliceHeadMembership); the base column is the SF's.
+    private Tensor HeadWeights(Tensor mask, Tensor indicatorLogits)
+    {
+        if (_options.SliceHeadMembership == SliceHeadMembership.SfMembers || mask.shape[1] == 1) return mask;
+        var probability = indicatorLogits.detach().sigmoid();
+        var soft = _options.SliceHeadMembership == SliceHeadMembership.SfTimesIndicator ? probability.mul(mask) : probability;
+        return torch.cat(new[] { mask.narrow(1, 0, 1), soft.narrow(1, 1, mask.shape[1] - 1) }, 1);
     }
 
     private static Tensor Weighted(double weight, Tensor term) => weight == 1.0 ? term : ScalarMath.Mul(term, weight);

@@ -62,6 +62,21 @@ public sealed class SliceAwareOptions
     public SliceHeadNormalization SliceHeadNormalization { get; set; } = SliceHeadNormalization.PerMemberPair;
 
     /// <summary>
+    /// Which (example, slice) pairs the shared slice head's loss counts, and how much (see
+    /// <see cref="SliceHeadLossWeight"/>; the normaliser stays the number of SF member pairs).
+    /// </summary>
+    /// <value>The default value is <see cref="Models.SliceHeadMembership.SfMembers"/>.</value>
+    public SliceHeadMembership SliceHeadMembership { get; set; } = SliceHeadMembership.SfMembers;
+
+    /// <summary>
+    /// The share in [0, 1] of the indicator and slice-head losses' gradient that reaches the backbone
+    /// (the heads and experts get their full gradient; the forward pass does not change). At 1 the
+    /// backbone is shaped by all 2m + 1 loss terms; below 1 the prediction loss dominates it.
+    /// </summary>
+    /// <value>The default value is 1.0.</value>
+    public double SliceGradientScale { get; set; } = 1.0;
+
+    /// <summary>
     /// Weight of the indicator loss: binary cross-entropy of the indicator logits Q [B, m] against
     /// the SF matrix, summed over the m slices and averaged over the B examples (the paper's
     /// sum over slices), so that each indicator head's gradient does not shrink as slices are added.
@@ -84,6 +99,10 @@ public sealed class SliceAwareOptions
             problems.Add($"Backpropagation must be one of {string.Join(", ", Enum.GetNames<AttentionBackpropagation>())}. Got {(int)Backpropagation}.");
         if (!Enum.IsDefined(SliceHeadNormalization))
             problems.Add($"SliceHeadNormalization must be one of {string.Join(", ", Enum.GetNames<SliceHeadNormalization>())}. Got {(int)SliceHeadNormalization}.");
+        if (!Enum.IsDefined(SliceHeadMembership))
+            problems.Add($"SliceHeadMembership must be one of {string.Join(", ", Enum.GetNames<SliceHeadMembership>())}. Got {(int)SliceHeadMembership}.");
+        if (!(SliceGradientScale >= 0 && SliceGradientScale <= 1))
+            problems.Add($"SliceGradientScale must be a number in [0, 1]. Got {Format(SliceGradientScale)}.");
         CheckWeight(nameof(PredictionLossWeight), PredictionLossWeight, problems);
         CheckWeight(nameof(SliceHeadLossWeight), SliceHeadLossWeight, problems);
         CheckWeight(nameof(IndicatorLossWeight), IndicatorLossWeight, problems);
@@ -111,4 +130,25 @@ public enum SliceHeadNormalization
 
     /// <summary>Each slice's mean over its members in the batch, averaged over the slices with members: every slice weighs the same, whatever its size.</summary>
     PerSlice,
+}
+
+/// <summary>Which (example, slice) pairs train the shared slice head, and with what weight.</summary>
+public enum SliceHeadMembership
+{
+    /// <summary>Every pair whose SF says "member" counts with weight 1 (the paper).</summary>
+    SfMembers = 0,
+
+    /// <summary>
+    /// A pair whose SF says "member" counts with the learned indicator's membership probability
+    /// sigmoid(q_i) (detached; the base slice counts 1): SF false positives that the indicator does
+    /// not believe (e.g. points just outside a slice) teach the expert less.
+    /// </summary>
+    SfTimesIndicator,
+
+    /// <summary>
+    /// Every pair counts with the learned indicator's membership probability sigmoid(q_i) (detached;
+    /// the base slice counts 1), whatever the SF says: soft membership, which also reaches the members
+    /// an SF misses.
+    /// </summary>
+    Indicator,
 }

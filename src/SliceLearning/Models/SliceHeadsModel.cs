@@ -71,6 +71,27 @@ public abstract class SliceHeadsModel : SliceModelBase
     /// <summary>The model's loss from every head's logits [B, m, C].</summary>
     private protected abstract Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership);
 
+    /// <summary>
+    /// The loss HPS and MANUAL share: mean cross-entropy of the base head (each example times its
+    /// weight, when given) + <paramref name="sliceLossWeight"/> × Σ over slices i ≥ 1 of μ_i × mean
+    /// cross-entropy of head i over its members (μ_i = 1 unless <paramref name="sliceMultipliers"/> is given).
+    /// </summary>
+    private protected Tensor HeadsLoss(Tensor headLogits, Tensor labels, Tensor sliceMembership, double sliceLossWeight,
+        Tensor? exampleWeights = null, Tensor? sliceMultipliers = null)
+    {
+        var nll = NllPerSlice(headLogits, labels);
+        var baseNll = nll.select(1, 0);
+        var loss = (exampleWeights is null ? baseNll : baseNll * exampleWeights.to_type(nll.dtype)).mean();
+        int m = SliceNames.Count;
+        if (m > 1)
+        {
+            var perSlice = MeanOverMembers(nll, sliceMembership);
+            if (sliceMultipliers is not null) perSlice = perSlice * sliceMultipliers.to_type(nll.dtype);
+            loss = ScalarMath.Add(loss, ScalarMath.Mul(perSlice.narrow(0, 1, m - 1).sum(), sliceLossWeight));
+        }
+        return loss;
+    }
+
     /// <summary>Per-(example, slice) negative log-likelihood: logits [B, m, C], labels [B] -> [B, m].</summary>
     internal static Tensor NllPerSlice(Tensor logits, Tensor labels)
     {

@@ -23,12 +23,7 @@ public static class SliceLossExtensions
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (data.Count == 0) throw new SliceDataException("Cannot compute slice losses on an empty data set (0 rows).", nameof(data));
-        var labels = data.Labels.data<long>().ToArray();
-        for (int row = 0; row < labels.Length; row++)
-        {
-            if (labels[row] >= model.NumClasses)
-                throw new SliceDataException($"Label {labels[row]} at row {row} is outside [0, {model.NumClasses}) for a {model.NumClasses}-class model.", nameof(data), row: row);
-        }
+        Runtime.LabelChecks.InRange(data.Labels, model.NumClasses, nameof(data));
         var module = model.Module;
         var perRow = new double[data.Count];
         ModelMode.InEvaluation(module, () =>

@@ -185,6 +185,45 @@ public abstract class SliceModelBase : nn.Module<Tensor, Tensor>, ITrainableMode
         return z;
     }
 
+    /// <summary>
+    /// The <c>Create</c> path of a model with options: checks the backbone, sizes and slice names,
+    /// applies <paramref name="configure"/> to fresh options, validates them and builds the model on a copy.
+    /// </summary>
+    private protected static TModel CreateWithOptions<TBackbone, TModel, TOptions>(TBackbone backbone, long backboneWidth, int numClasses,
+        IReadOnlyList<string> sliceNames, Action<TOptions>? configure, Func<TBackbone, long, int, string[], TOptions, TModel> construct)
+        where TBackbone : class
+        where TOptions : class, IModelOptions<TOptions>, new()
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        CheckSizes(backboneWidth, numClasses);
+        var names = CheckSliceNames(sliceNames);
+        var options = new TOptions();
+        configure?.Invoke(options);
+        options.Validate(names);
+        return construct(backbone, backboneWidth, numClasses, names, options.Clone());
+    }
+
+    /// <summary>
+    /// The <c>Load</c> path of a model with options: rebuilds it over <paramref name="backbone"/> from the
+    /// checkpoint's width, classes, slice names and (validated) options, then loads the weights (see
+    /// <see cref="Training.ModelCheckpoint"/>).
+    /// </summary>
+    private protected static TModel LoadWithOptions<TBackbone, TModel, TOptions>(string path, TBackbone backbone,
+        Func<TBackbone, long, int, string[], TOptions, TModel> construct)
+        where TBackbone : class
+        where TModel : ITrainableModel
+        where TOptions : class, IModelOptions<TOptions>, new()
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        return Training.ModelCheckpoint.Recreate(path, info =>
+        {
+            var names = CheckSliceNames(info.SliceNames);
+            var options = OptionsFromJson<TOptions>(info.Options, path);
+            options.Validate(names);
+            return construct(backbone, info.RequireBackboneWidth(path), info.NumClasses, names, options);
+        });
+    }
+
     /// <summary>Model slice names: base first, SF names validated.</summary>
     private protected static string[] CheckSliceNames(IReadOnlyList<string> sliceNames) => SliceNameRules.WithBase(sliceNames);
 

@@ -27,11 +27,17 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <param name="attention">Which attention variant combines the experts.</param>
     /// <param name="temperature">The softmax temperature T (&gt; 0).</param>
     /// <param name="backpropagation">What the attention weights back-propagate into.</param>
+    /// <param name="sliceGradientScale">
+    /// The share in [0, 1] of the gradient of the indicator logits Q and the slice predictions P that
+    /// reaches the input z (and so the backbone); the heads themselves get their full gradient. 1 (the
+    /// default) is plain back-propagation. The forward values do not change.
+    /// </param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
     public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
         AttentionVariant attention = AttentionVariant.LearnedOdds, double temperature = 1.0,
-        AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, Device? device = null, ScalarType? dtype = null)
+        AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, double sliceGradientScale = 1.0,
+        Device? device = null, ScalarType? dtype = null)
         : base(nameof(SliceResidualAttention))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
@@ -44,7 +50,10 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             throw new ArgumentOutOfRangeException(nameof(attention), attention, "Unknown attention variant.");
         if (!Enum.IsDefined(backpropagation))
             throw new ArgumentOutOfRangeException(nameof(backpropagation), backpropagation, "Unknown attention backpropagation.");
+        if (!(sliceGradientScale >= 0 && sliceGradientScale <= 1))
+            throw new ArgumentOutOfRangeException(nameof(sliceGradientScale), sliceGradientScale, "The slice gradient scale must be in [0, 1].");
         SliceCount = sliceCount;
+        SliceGradientScale = sliceGradientScale;
         InputWidth = inputWidth;
         ExpertSize = expertSize;
         NumClasses = numClasses;
@@ -83,6 +92,9 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <summary>What the attention weights back-propagate into.</summary>
     public AttentionBackpropagation Backpropagation { get; }
 
+    /// <summary>The share of the gradient of Q and P that reaches the input z (see the constructor).</summary>
+    public double SliceGradientScale { get; }
+
     /// <summary>The learned per-slice attention scores b [m − 1] of <see cref="AttentionVariant.LearnedOdds"/>, else null.</summary>
     public Parameter? SliceScores => slice_score;
 
@@ -93,10 +105,12 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         if (input.dim() != 2 || input.shape[1] != InputWidth)
             throw new ArgumentException($"The backbone produced [{string.Join(", ", input.shape)}]; the model was built for backbone width d = {InputWidth}, so it expects [B, {InputWidth}].", nameof(input));
         using var scope = NewDisposeScope();
-        var q = indicator_heads.call(input);                                    // Q [B, m]
+        // z with its gradient scaled: the same values, a share of the gradient of Q and P into the backbone.
+        var zSlices = ScaleGradient(input, SliceGradientScale);
+        var q = indicator_heads.call(zSlices);                                  // Q [B, m]
         // P = g(r_i) for every expert at once, without materialising R [B, m, h]: the shared head
         // is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
-        var p = expert_projections.ThroughLinear(input, shared_slice_head.weight!, shared_slice_head.bias); // P [B, m, C]
+        var p = expert_projections.ThroughLinear(zSlices, shared_slice_head.weight!, shared_slice_head.bias); // P [B, m, C]
         var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
         var a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
         var zPrime = expert_projections.Mix(input, a);                         // z' = sum_i a_i r_i [B, h]
@@ -104,6 +118,16 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         return new SramOutput(
             scope.MoveToOuter(q), scope.MoveToOuter(p),
             scope.MoveToOuter(a), scope.MoveToOuter(zPrime), scope.MoveToOuter(logits));
+    }
+
+    // s·z + (1 − s)·z.detach(): the value of z, s times its gradient.
+    private static Tensor ScaleGradient(Tensor z, double scale)
+    {
+        if (scale == 1.0) return z.alias();
+        var frozen = z.detach();
+        if (scale == 0.0) return frozen;
+        using var s = scale.ToScalar();
+        return frozen.add(z.sub(frozen), s);
     }
 
     /// <summary>The slice expert representations R [B, m, h] for z [B, d] (not needed by <see cref="forward"/>).</summary>

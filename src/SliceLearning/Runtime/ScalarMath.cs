@@ -34,32 +34,16 @@ internal static class ScalarMath
     public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
 
     /// <summary>a + value.</summary>
-    public static Tensor Add(Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.add(s, One);
-    }
+    public static Tensor Add(Tensor a, double value) => With(value, s => a.add(s, One));
 
     /// <summary>a * value.</summary>
-    public static Tensor Mul(Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.mul(s);
-    }
+    public static Tensor Mul(Tensor a, double value) => With(value, a.mul);
 
     /// <summary>a / value.</summary>
-    public static Tensor Div(Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor Div(Tensor a, double value) => With(value, s => a.div(s));
 
     /// <summary>a.clamp_min(value).</summary>
-    public static Tensor ClampMin(Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.clamp_min(s);
-    }
+    public static Tensor ClampMin(Tensor a, double value) => With(value, a.clamp_min);
 
     /// <summary>a.clamp(min, max).</summary>
     public static Tensor Clamp(Tensor a, double min, double max)
@@ -69,11 +53,7 @@ internal static class ScalarMath
     }
 
     /// <summary>a.eq(value) (elementwise comparison with a number).</summary>
-    public static Tensor Eq(Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.eq(s);
-    }
+    public static Tensor Eq(Tensor a, double value) => With(value, a.eq);
 
     /// <summary>a.eq(value) for an integer value (exact for any long).</summary>
     public static Tensor Eq(Tensor a, long value)
@@ -83,16 +63,19 @@ internal static class ScalarMath
     }
 
     /// <summary>a.fill_(value) in place.</summary>
-    public static Tensor Fill(Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.fill_(s);
-    }
+    public static Tensor Fill(Tensor a, double value) => With(value, a.fill_);
 
     /// <summary>A tensor of the given shape filled with value.</summary>
     public static Tensor Full(long[] shape, double value, ScalarType? dtype = null, Device? device = null)
     {
         using var s = value.ToScalar();
         return full(shape, s, dtype, device);
+    }
+
+    /// <summary>Runs <paramref name="op"/> with <paramref name="value"/> as a Scalar kept alive until the native call has returned.</summary>
+    private static Tensor With(double value, Func<Scalar, Tensor> op)
+    {
+        using var s = value.ToScalar();
+        return op(s);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -193,7 +194,8 @@ public sealed class CurveEstimator : ICurveProvider
     }
 
     /// <inheritdoc />
-    /// <exception cref="SliceDataException">A size is negative, or the evaluator returned the wrong number of losses.</exception>
+    /// <exception cref="SliceDataException">A size is negative.</exception>
+    /// <exception cref="ContractViolationException">The evaluator returned null or the wrong number of losses.</exception>
     public CurveEstimate Estimate(IReadOnlyList<int> sliceSizes, IProgress<EstimationProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Estimate(sliceSizes, group: null, progress, cancellationToken);
 
@@ -363,9 +365,9 @@ public sealed class CurveEstimator : ICurveProvider
     private IReadOnlyList<double> Run(SliceSample sample, int slices, CancellationToken cancellationToken)
     {
         var losses = _evaluator.TrainAndEvaluate(sample, cancellationToken)
-            ?? throw new SliceDataException("The evaluator returned null instead of one loss per slice.", "evaluator");
+            ?? throw new ContractViolationException($"The evaluator {_evaluator.GetType().Name} returned null instead of one loss per slice.");
         if (losses.Count != slices)
-            throw new SliceDataException($"The evaluator returned {losses.Count} losses for {slices} slices.", "evaluator");
+            throw new ContractViolationException(string.Create(CultureInfo.InvariantCulture, $"The evaluator {_evaluator.GetType().Name} returned {losses.Count} losses for {slices} slices."));
         return losses;
     }
 }

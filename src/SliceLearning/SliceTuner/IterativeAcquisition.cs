@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -232,6 +233,7 @@ public sealed class IterativeAcquisition
     /// <param name="costs">Per-example costs; null for all 1.</param>
     /// <param name="progress">Receives each finished iteration.</param>
     /// <param name="cancellationToken">Cancels between and during trainings.</param>
+    /// <exception cref="ContractViolationException">The acquirer returned null, the wrong number of counts, or more examples than requested.</exception>
     public async Task<IterativeResult> RunAsync(IReadOnlyList<int> sizes, double budget, IReadOnlyList<double>? costs = null,
         IProgress<IterationRecord>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -316,13 +318,14 @@ public sealed class IterativeAcquisition
     {
         string who = _acquirer.GetType().Name;
         var got = await _acquirer.AcquireAsync(request, cancellationToken).ConfigureAwait(false)
-            ?? throw new SliceDataException(
-                $"The acquirer {who} returned null from AcquireAsync; it must return how many examples it acquired per slice ({request.Count} counts).", "acquirer");
-        if (got.Count != request.Count) throw new SliceDataException($"The acquirer {who} returned {got.Count} counts for {request.Count} slices.", "acquirer");
+            ?? throw new ContractViolationException(string.Create(CultureInfo.InvariantCulture,
+                $"The acquirer {who} returned null from AcquireAsync; it must return how many examples it acquired per slice ({request.Count} counts)."));
+        if (got.Count != request.Count)
+            throw new ContractViolationException(string.Create(CultureInfo.InvariantCulture, $"The acquirer {who} returned {got.Count} counts for {request.Count} slices."));
         for (int i = 0; i < request.Count; i++)
         {
             if (got[i] < 0 || got[i] > request[i])
-                throw new SliceDataException($"The acquirer {who} returned {got[i]} examples for slice #{i} after {request[i]} were requested.", "acquirer", sliceName: $"#{i}");
+                throw new ContractViolationException(string.Create(CultureInfo.InvariantCulture, $"The acquirer {who} returned {got[i]} examples for slice #{i} after {request[i]} were requested."));
         }
         return got;
     }

@@ -43,16 +43,7 @@ public sealed class SliceDataset : IDisposable
         Slices = slices;
         Count = (int)n;
         CheckFinite(Features);
-        if (n > 0)
-        {
-            using var scope = NewDisposeScope();
-            long min = Labels.min().item<long>();
-            if (min < 0)
-            {
-                long row = ScalarMath.Eq(Labels, min).nonzero()[0, 0].item<long>();
-                throw new SliceDataException($"Label {min} at row {row} is negative; labels are class indices 0..C-1.", nameof(labels), row: row);
-            }
-        }
+        LabelChecks.InRange(Labels, numClasses: null, nameof(labels));
     }
 
     /// <summary>Features [N, ...], float32, on the CPU.</summary>

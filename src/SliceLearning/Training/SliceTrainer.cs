@@ -654,13 +654,7 @@ public class SliceTrainer
             throw new ObjectDisposedException(nameof(SliceDataset), $"The {role} data set was disposed before Fit; keep it alive until training ends.");
         if (data.Count == 0)
             throw new SliceDataException($"The {role} data set is empty (0 rows).", role);
-        using var scope = NewDisposeScope();
-        long max = data.Labels.max().item<long>();
-        if (max >= _model.NumClasses)
-        {
-            long row = ScalarMath.Eq(data.Labels, max).nonzero()[0, 0].item<long>();
-            throw new SliceDataException($"Label {max} at {role} row {row} is outside [0, {_model.NumClasses}) for a {_model.NumClasses}-class model.", role, row: row);
-        }
+        LabelChecks.InRange(data.Labels, _model.NumClasses, role, role + " row");
         var expected = _model.SliceNames;
         if (expected.Count > 0 && !expected.SequenceEqual(data.Slices.SliceNames, StringComparer.Ordinal))
             throw new SliceDataException(
@@ -669,6 +663,7 @@ public class SliceTrainer
         if (_model is SliceModelBase model)
         {
             // The shapes of one row stand for every batch: the steps then use the unchecked path.
+            using var scope = NewDisposeScope();
             var x = data.Features.narrow(0, 0, 1);
             model.CheckBatch(x, data.Labels.narrow(0, 0, 1), data.Membership.narrow(0, 0, 1));
         }

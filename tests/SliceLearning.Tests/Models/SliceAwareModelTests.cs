@@ -50,11 +50,16 @@ public sealed class SliceAwareModelTests
             o.ExpertSize = 0;
             o.Temperature = -1;
             o.IndicatorLossWeight = double.NaN;
+            o.SliceGradientScale = 1.5;
+            o.SliceHeadMembership = (SliceHeadMembership)7;
         }));
         Assert.Contains("Invalid SliceAwareOptions", ex.Message);
         Assert.Contains("ExpertSize must be at least 1 (or null for the backbone width). Got 0.", ex.Message);
         Assert.Contains("Temperature must be a positive finite number. Got -1.", ex.Message);
         Assert.Contains("IndicatorLossWeight must be a finite number >= 0. Got NaN.", ex.Message);
+        Assert.Contains("SliceGradientScale must be a number in [0, 1]. Got 1.5.", ex.Message);
+        Assert.Contains("SliceHeadMembership must be one of SfMembers, SfTimesIndicator, Indicator. Got 7.", ex.Message);
+        Assert.Throws<ArgumentException>(() => NewModel(configure: o => o.SliceGradientScale = double.NaN));
         var defaults = new SliceAwareOptions();
         Assert.Null(defaults.ExpertSize);
         Assert.Equal(1.0, defaults.Temperature);
@@ -126,6 +131,81 @@ public sealed class SliceAwareModelTests
             double lse = max + Math.Log(Math.Exp(l0 - max) + Math.Exp(l1 - max));
             return lse - (label == 0 ? l0 : l1);
         }
+    }
+
+    [Theory]
+    [InlineData(SliceHeadMembership.SfMembers)]
+    [InlineData(SliceHeadMembership.SfTimesIndicator)]
+    [InlineData(SliceHeadMembership.Indicator)]
+    public void SliceHeadLoss_WeighsPairsByTheChosenMembership(SliceHeadMembership membershipMode)
+    {
+        foreach (int classes in new[] { 2, 3 })
+        {
+            using var model = NewModel(numClasses: classes, configure: o => o.SliceHeadMembership = membershipMode);
+            manual_seed(12);
+            using var x = randn(6, 3);
+            using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+            using var membership = Membership();
+            using var terms = model.LossTerms(x, y, membership);
+            using var output = model.Run(x);
+            var labels = y.data<long>().ToArray();
+            var mask = membership.data<float>().ToArray();
+            var p = output.SlicePredictionLogits.data<float>().ToArray();  // [6, 4, C]
+            var q = output.IndicatorLogits.data<float>().ToArray();        // [6, 4]
+            double head = 0;
+            for (int i = 0; i < 6; i++)
+            {
+                for (int j = 0; j < 4; j++)
+                {
+                    double member = mask[4 * i + j];
+                    double probability = 1 / (1 + Math.Exp(-q[4 * i + j]));
+                    double weight = j == 0 ? member : membershipMode switch
+                    {
+                        SliceHeadMembership.SfMembers => member,
+                        SliceHeadMembership.SfTimesIndicator => member * probability,
+                        _ => probability,
+                    };
+                    var row = p.AsSpan((i * 4 + j) * classes, classes).ToArray();
+                    double max = row.Max();
+                    double lse = max + Math.Log(row.Sum(v => Math.Exp(v - max)));
+                    head += weight * (lse - row[labels[i]]);
+                }
+            }
+            // The normaliser stays the 11 SF member pairs (6 base + 3 a + 2 b + 0 c).
+            Assert.Equal(head / 11, terms.SliceHead.item<float>(), 4);
+        }
+    }
+
+    [Fact]
+    public void SliceGradientScale_ScalesOnlyTheBackbonesShareOfTheSliceLosses()
+    {
+        // Indicator and slice-head losses only: the backbone's gradient is s times the plain one; the
+        // heads' gradients and every forward value are unchanged.
+        Dictionary<string, Tensor> Gradients(double scale, out float loss)
+        {
+            using var model = NewModel(configure: o => { o.PredictionLossWeight = 0; o.SliceGradientScale = scale; });
+            manual_seed(6);
+            using var x = randn(6, 3);
+            using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+            using var membership = Membership();
+            using var total = model.Loss(x, y, membership);
+            total.backward();
+            loss = total.item<float>();
+            return model.named_parameters().ToDictionary(t => t.name, t => t.parameter.grad!.clone());
+        }
+        var plain = Gradients(1.0, out float plainLoss);
+        var quarter = Gradients(0.25, out float quarterLoss);
+        var none = Gradients(0.0, out float noneLoss);
+        Assert.Equal(plainLoss, quarterLoss);
+        Assert.Equal(plainLoss, noneLoss);
+        foreach (var (name, g) in plain)
+        {
+            bool backbone = name.StartsWith("backbone", StringComparison.Ordinal);
+            Assert.True(quarter[name].allclose(backbone ? g * 0.25 : g, rtol: 1e-5, atol: 1e-7), name);
+            if (backbone) Assert.Equal(0f, none[name].abs().sum().item<float>());
+            else Assert.True(none[name].allclose(g, rtol: 1e-5, atol: 1e-7), name);
+        }
+        Assert.Contains(plain, kv => kv.Key.StartsWith("backbone", StringComparison.Ordinal) && kv.Value.abs().sum().item<float>() > 0);
     }
 
     [Fact]

@@ -180,6 +180,9 @@ public sealed class SramModuleTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 1));
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 2, temperature: 0));
         Assert.Equal("temperature", ex.ParamName);
+        var scale = Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 2, sliceGradientScale: -0.1));
+        Assert.Equal("sliceGradientScale", scale.ParamName);
+        Assert.Contains("[0, 1]", scale.Message);
         using var sram = new SliceResidualAttention(2, 3, 3, 2);
         using var wrong = zeros(4, 5);
         var shape = Assert.Throws<ArgumentException>(() => sram.call(wrong));

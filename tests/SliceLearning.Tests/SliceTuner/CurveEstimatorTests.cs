@@ -126,10 +126,10 @@ public class CurveEstimatorTests
     }
 
     [Fact]
-    public void Estimate_WrongLossCount_IsSliceDataException()
+    public void Estimate_WrongLossCount_IsContractViolation()
     {
         var evaluator = SliceLossEvaluator.Create((_, _) => new[] { 1.0 });
-        var ex = Assert.Throws<SliceDataException>(() => new CurveEstimator(evaluator).Estimate(new[] { 30, 30 }));
+        var ex = Assert.Throws<ContractViolationException>(() => new CurveEstimator(evaluator).Estimate(new[] { 30, 30 }));
         Assert.Contains("returned 1 losses for 2 slices", ex.Message);
     }
 

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text;
 using Spectre.Console;
 
-namespace SyntheticSlices;
+namespace SliceLearning.Samples;
 
 /// <summary>Mean and sample standard deviation over seeds.</summary>
-internal readonly record struct MeanStd(double Mean, double Std, int Count)
+public readonly record struct MeanStd(double Mean, double Std, int Count)
 {
     public static MeanStd Of(IEnumerable<double> values)
     {
@@ -24,7 +24,7 @@ internal readonly record struct MeanStd(double Mean, double Std, int Count)
 }
 
 /// <summary>A titled table printed with Spectre.Console and saved as Markdown.</summary>
-internal sealed class ResultTable(string title, params string[] headers)
+public sealed class ResultTable(string title, params string[] headers)
 {
     private readonly List<string[]> _rows = new();
 
