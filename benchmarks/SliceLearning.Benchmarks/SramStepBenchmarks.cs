@@ -81,6 +81,8 @@ public class SramStepBenchmarks : IDisposable
 
     internal Tensor ForwardLoss() => ((SliceModelBase)_model).LossWithTermsCore(_x, _y, _membership).Loss;
 
+    internal void ZeroGrad() => _optimizer.zero_grad();
+
     internal void OptimizerStep()
     {
         using var scope = NewDisposeScope();

@@ -19,7 +19,7 @@ internal static class StepProfile
     public static void Run()
     {
         ComputeDevice.SetCpuThreads(1);
-        Console.WriteLine("model,k,step_us,forward_loss_us,backward_us,optimizer_us");
+        Console.WriteLine("model,k,step_us,forward_loss_us,backward_us,optimizer_us,zero_grad_us");
         foreach (var (model, k) in new[] { ("Vanilla", 1), ("SRAM", 1), ("SRAM", 2), ("SRAM", 16), ("SRAM", 64), ("SRAM", 256) })
         {
             using var c = new SramStepBenchmarks { Model = model, K = k, Width = 13 };
@@ -28,7 +28,8 @@ internal static class StepProfile
             double forward = c.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss(); });
             double backward = c.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss().backward(); }) - forward;
             double optimizer = c.Measure(() => c.OptimizerStep());
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model},{k},{step:F1},{forward:F1},{backward:F1},{optimizer:F1}"));
+            double zero = c.Measure(() => c.ZeroGrad());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model},{k},{step:F1},{forward:F1},{backward:F1},{optimizer:F1},{zero:F1}"));
         }
     }
 }

@@ -22,7 +22,7 @@ public static class SampleCli
         var epochs = new Option<int?>("--epochs", "-e") { Description = "Training epochs. Quick: 2, full: 3." };
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 32 };
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate for every trained parameter.", DefaultValueFactory = _ => 1e-4 };
-        var top = new Option<int?>("--top-layers") { Description = "MiniLM layers fine-tuned (the lower ones are frozen and cached). Quick: 1, full: 2." };
+        var top = new Option<int?>("--top-layers") { Description = "MiniLM layers fine-tuned (the lower ones are frozen and cached); 0 freezes the whole encoder (heads only). Quick: 1, full: 2." };
         var tokens = new Option<int?>("--max-tokens") { Description = "Tokens per example incl. [CLS]/[SEP]; longer texts are truncated. Quick: 64, full: 128." };
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training examples." };
         var testLimit = new Option<int?>("--test-limit") { Description = "Use only the first N test examples." };
@@ -33,7 +33,13 @@ public static class SampleCli
         var bootstrap = new Option<int>("--bootstrap") { Description = "Bootstrap resamples for the confidence intervals.", DefaultValueFactory = _ => 1000 };
         var noPlots = new Option<bool>("--no-plots") { Description = "Skip the PNG plots." };
         var moe = new Option<MoeExperts>("--moe-experts") { Description = "MoE's experts and gate: Adapter (Linear + GELU over the frozen layers, cheap) or TopLayers (a full copy of the fine-tuned top layers each: k + 2 times a VANILLA step).", DefaultValueFactory = _ => MoeExperts.Adapter };
-        var root = new RootCommand(description) { full, seeds, firstSeed, epochs, batch, lr, top, tokens, trainLimit, testLimit, methods, output, data, threads, bootstrap, noPlots, moe };
+        var featureCache = new Option<string>("--feature-cache") { Description = "Folder of the on-disk cache of the frozen layers' outputs (keyed by the examples, the encoder and the layer count).", DefaultValueFactory = _ => FeatureCache.DefaultDirectory() };
+        var noFeatureCache = new Option<bool>("--no-feature-cache") { Description = "Run the frozen layers even if their outputs are cached, and cache nothing." };
+        var trace = new Option<bool>("--trace") { Description = "After every epoch, print the validation score and (SRAM) the attention, indicator and expert diagnostics; slows training." };
+        var sram = new Option<string[]>("--sram-option") { Description = "Sets an SRAM option, Name=Value (e.g. ExpertSize=128, IndicatorLossWeight=0.25); repeatable. Without it SRAM uses the library's defaults.", AllowMultipleArgumentsPerToken = false };
+        var warmEpochs = new Option<int>("--warm-start-epochs") { Description = "Epochs of head warm-up on the pretrained encoder's pooled output (top layers frozen) before fine-tuning, for every method but MoE; 0: none.", DefaultValueFactory = _ => 4 };
+        var warmLr = new Option<double>("--warm-start-lr") { Description = "AdamW learning rate of the head warm-up.", DefaultValueFactory = _ => 1e-3 };
+        var root = new RootCommand(description) { full, seeds, firstSeed, epochs, batch, lr, top, tokens, trainLimit, testLimit, methods, output, data, threads, bootstrap, noPlots, moe, featureCache, noFeatureCache, trace, sram, warmEpochs, warmLr };
         root.SetAction(parse =>
         {
             bool isFull = parse.GetValue(full);
@@ -62,10 +68,24 @@ public static class SampleCli
                 Plots = !parse.GetValue(noPlots),
                 Threads = parse.GetValue(threads),
                 MoeExperts = parse.GetValue(moe),
+                FeatureCacheDirectory = parse.GetValue(noFeatureCache) ? null : parse.GetValue(featureCache),
+                TraceEpochs = parse.GetValue(trace),
+                SramOptions = parse.GetValue(sram) ?? Array.Empty<string>(),
+                WarmStartEpochs = parse.GetValue(warmEpochs),
+                WarmStartLearningRate = parse.GetValue(warmLr),
             };
-            if (settings.Seeds < 1 || settings.Epochs < 1 || settings.BatchSize < 1 || settings.TopLayers is < 1 or > 6 || settings.MaxTokens is < 8 or > 512 || settings.Threads < 1 || settings.BootstrapResamples < 0)
+            try
             {
-                Console.Error.WriteLine("--seeds, --epochs, --batch-size and --threads must be positive, --top-layers in 1..6, --max-tokens in 8..512, --bootstrap at least 0.");
+                SramSettings.Parse(settings.SramOptions);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+            if (settings.Seeds < 1 || settings.Epochs < 1 || settings.BatchSize < 1 || settings.TopLayers is < 0 or > 6 || settings.MaxTokens is < 8 or > 512 || settings.Threads < 1 || settings.BootstrapResamples < 0 || settings.WarmStartEpochs < 0 || !(settings.WarmStartLearningRate > 0))
+            {
+                Console.Error.WriteLine("--seeds, --epochs, --batch-size and --threads must be positive, --top-layers in 0..6, --max-tokens in 8..512, --bootstrap and --warm-start-epochs at least 0, --warm-start-lr positive.");
                 return 2;
             }
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;

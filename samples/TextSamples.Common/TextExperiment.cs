@@ -21,7 +21,7 @@ public sealed record ExperimentSettings
     public int Epochs { get; init; } = 2;
     public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 1e-4;
-    /// <summary>Transformer layers fine-tuned on top of the cached lower layers.</summary>
+    /// <summary>Transformer layers fine-tuned on top of the cached lower layers; 0 freezes the whole encoder (the heads train on its cached pooled output).</summary>
     public int TopLayers { get; init; } = 1;
     /// <summary>Tokens per example, [CLS] and [SEP] included (longer texts are truncated).</summary>
     public int MaxTokens { get; init; } = 64;
@@ -41,7 +41,25 @@ public sealed record ExperimentSettings
     public string? MiniLmPath { get; init; }
     /// <summary>MoE's expert networks: light adapters over the frozen layers (default) or full copies of the fine-tuned top layers.</summary>
     public MoeExperts MoeExperts { get; init; } = MoeExperts.Adapter;
+    /// <summary>Folder of the on-disk cache of the frozen layers' outputs (<see cref="FeatureCache"/>); null: no cache.</summary>
+    public string? FeatureCacheDirectory { get; init; }
+    /// <summary>After every epoch, score the model on the validation split (and, for SRAM, measure <see cref="SramDiagnostics"/>); slows training down.</summary>
+    public bool TraceEpochs { get; init; }
+    /// <summary>SRAM option assignments "Name=Value" (<see cref="SramSettings"/>); empty keeps the library's defaults.</summary>
+    public IReadOnlyList<string> SramOptions { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// Epochs of head warm-up before fine-tuning (default 4; 0: none): every method's heads are first trained on
+    /// the pretrained encoder's pooled output (the top layers frozen, computed once per run), then
+    /// copied into the model whose top layers are fine-tuned. Not for MoE (its experts are not heads
+    /// over the pooled output) nor with <see cref="TopLayers"/> = 0.
+    /// </summary>
+    public int WarmStartEpochs { get; init; } = 4;
+    /// <summary>AdamW learning rate of the head warm-up.</summary>
+    public double WarmStartLearningRate { get; init; } = 1e-3;
 }
+
+/// <summary>One epoch of a traced trial (<see cref="ExperimentSettings.TraceEpochs"/>).</summary>
+public sealed record EpochTrace(int Epoch, double TrainLoss, double Validation, SramDiagnostics? Sram);
 
 /// <summary>What each MoE expert (and its gate) is.</summary>
 public enum MoeExperts
@@ -52,7 +70,7 @@ public enum MoeExperts
     TopLayers,
 }
 
-/// <summary>MoE's light expert: mean pooling of the cached token states (mask channel last), Linear(H, H), GELU.</summary>
+/// <summary>MoE's light expert: mean pooling of the cached token states (mask channel last; skipped for pooled [B, H] input), Linear(H, H), GELU.</summary>
 internal sealed class PooledAdapter : nn.Module<Tensor, Tensor>
 {
     private readonly TorchSharp.Modules.Linear dense;
@@ -68,8 +86,12 @@ internal sealed class PooledAdapter : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var mask = input.select(2, _hidden).unsqueeze(-1);
-        var pooled = (input.narrow(2, 0, _hidden) * mask).sum(1) / mask.sum(1).clamp_min(1e-9);
+        var pooled = input;
+        if (input.dim() == 3)
+        {
+            var mask = input.select(2, _hidden).unsqueeze(-1);
+            pooled = (input.narrow(2, 0, _hidden) * mask).sum(1) / mask.sum(1).clamp_min(1e-9);
+        }
         return scope.MoveToOuter(nn.functional.gelu(dense.call(pooled)));
     }
 }
@@ -82,6 +104,13 @@ public sealed record TextTask<T>(string Name, IReadOnlyList<T> Train, IReadOnlyL
 public sealed record TrialResult(string Method, int Seed, long Parameters, double Overall, double OverallF1, double OverallMcc,
     IReadOnlyDictionary<string, double> Slice, double TrainSeconds, int TrainExamples, int Epochs, int Steps, string? Note)
 {
+    /// <summary>SRAM only: its attention, indicators, experts and loss terms on the test set.</summary>
+    public SramDiagnostics? Sram { get; init; }
+    /// <summary>Seconds spent warming up the heads before fine-tuning (0 without <see cref="ExperimentSettings.WarmStartEpochs"/>).</summary>
+    public double WarmStartSeconds { get; init; }
+    /// <summary>Per-epoch validation scores (with <see cref="ExperimentSettings.TraceEpochs"/>).</summary>
+    public IReadOnlyList<EpochTrace> Trace { get; init; } = Array.Empty<EpochTrace>();
+
     public double ExamplesPerSecond => TrainExamples * (double)Epochs / TrainSeconds;
     public double SecondsPerStep => TrainSeconds / Steps;
 }
@@ -120,14 +149,25 @@ public static class TextExperiment
         using var encoder = BertEncoder.LoadMiniLm(s.MiniLmPath);
         long encoderParameters = encoder.parameters().Sum(p => p.numel());
         int lower = checked((int)encoder.Options.Layers) - s.TopLayers;
+        bool frozen = s.TopLayers == 0;
+        var cache = s.FeatureCacheDirectory is { } dir ? new FeatureCache(dir) : null;
+        byte[]? fingerprint = cache is null ? null : FeatureCache.Fingerprint(encoder);
 
         bool live = console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+        long width = encoder.Options.HiddenSize;
         var clock = Stopwatch.StartNew();
         SliceDataset Build(T[] items, string role)
         {
             var encoded = items.Select(x => task.Encode(tokenizer, x, s.MaxTokens)).ToArray();
             string what = $"caching {lower} frozen MiniLM layers: {role} ({items.Length})";
             var watch = Stopwatch.StartNew();
+            string? key = cache is null ? null : FeatureCache.Key(fingerprint!, encoded, lower, s.MaxTokens, frozen);
+            var labels = torch.tensor(items.Select(x => (long)task.Label(x)).ToArray());
+            if (key is not null && cache!.TryLoad(key) is { } cached)
+            {
+                console.WriteLine($"{what}: read from {cache.Directory} in {watch.Elapsed.TotalSeconds:F1} s");
+                return new SliceDataset(cached, labels, task.Slices.Apply(items, ct));
+            }
             var features = live
                 ? console.Progress().AutoClear(true).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                     .Start(ctx =>
@@ -136,24 +176,57 @@ public static class TextExperiment
                         return BertTopLayers.CacheInputs(encoder, encoded, lower, s.MaxTokens, 32, new Progress<int>(n => bar.Value = n), ct);
                     })
                 : BertTopLayers.CacheInputs(encoder, encoded, lower, s.MaxTokens, 32, null, ct);
+            if (frozen)
+            {
+                // The whole encoder is frozen: keep only its pooled output [N, H].
+                using var states = features;
+                using var mask = states.select(2, width);
+                features = encoder.Pool(states.narrow(2, 0, width), mask);
+            }
             if (!live) console.WriteLine($"{what}: {watch.Elapsed.TotalSeconds:F1} s");
-            var labels = torch.tensor(items.Select(x => (long)task.Label(x)).ToArray());
+            if (key is not null) cache!.Save(key, features);
             return new SliceDataset(features, labels, task.Slices.Apply(items, ct));
         }
         using var trainData = Build(fit, "train");
         using var validationData = Build(validation, "validation");
         using var testData = Build(test, "test");
+        bool warm = s.WarmStartEpochs > 0 && !frozen;
+        using var warmData = warm ? PooledTrain() : null;
         double cacheSeconds = clock.Elapsed.TotalSeconds;
-        console.MarkupLine($"[grey]{Markup.Escape(task.Name)}: {fit.Length} train / {validation.Length} validation / {test.Length} test; tokenized and {lower} lower layers cached in {cacheSeconds:F1} s; fine-tuning the top {s.TopLayers} layer(s), {s.MaxTokens} tokens, {s.Epochs} epoch(s), AdamW lr {s.LearningRate:G3}, batch {s.BatchSize}; MoE experts: {s.MoeExperts}.[/]");
+
+        // The pretrained encoder's pooled output of the training examples: the frozen top layers over
+        // the cached states (eval mode), i.e. what the full encoder pools; on disk like the states.
+        SliceDataset PooledTrain()
+        {
+            var encoded = fit.Select(x => task.Encode(tokenizer, x, s.MaxTokens)).ToArray();
+            string? key = cache is null ? null : FeatureCache.Key(fingerprint!, encoded, checked((int)encoder.Options.Layers), s.MaxTokens, pooled: true);
+            var watch = Stopwatch.StartNew();
+            var pooled = key is null ? null : cache!.TryLoad(key);
+            if (pooled is null)
+            {
+                using var top = BertTopLayers.From(encoder, s.TopLayers);
+                top.eval();
+                using var noGrad = torch.no_grad();
+                var parts = new List<Tensor>();
+                for (int start = 0; start < fit.Length; start += 64)
+                    parts.Add(top.call(trainData.Features.narrow(0, start, Math.Min(64, fit.Length - start))));
+                pooled = torch.cat(parts, 0);
+                foreach (var part in parts) part.Dispose();
+                if (key is not null) cache!.Save(key, pooled);
+            }
+            console.WriteLine($"pooled encoder output for the head warm-up: {watch.Elapsed.TotalSeconds:F1} s");
+            return new SliceDataset(pooled, trainData.Labels.clone(), task.Slices.Apply(fit, ct));
+        }
+        console.MarkupLine($"[grey]{Markup.Escape(task.Name)}: {fit.Length} train / {validation.Length} validation / {test.Length} test; tokenized and {lower} lower layers cached in {cacheSeconds:F1} s; {(frozen ? "encoder frozen, heads only" : $"fine-tuning the top {s.TopLayers} layer(s)")}, {s.MaxTokens} tokens, {s.Epochs} epoch(s), AdamW lr {s.LearningRate:G3}, batch {s.BatchSize}; MoE experts: {s.MoeExperts}.[/]");
 
         var names = task.Slices.SliceNames;
+        var sramOptions = SramSettings.Parse(s.SramOptions);
         var trials = new List<TrialResult>();
         var comparisons = new Dictionary<int, SliceComparison>();
         var reportOptions = new SliceReportOptions { BootstrapResamples = s.BootstrapResamples, Seed = 42 };
-        nn.Module<Tensor, Tensor> Backbone() => BertTopLayers.From(encoder, s.TopLayers);
-        long width = encoder.Options.HiddenSize;
+        nn.Module<Tensor, Tensor> Backbone() => frozen ? nn.Identity() : BertTopLayers.From(encoder, s.TopLayers);
 
-        void Trials(Func<string, int, double, Action<double>> startBar, Action<string, int, string> finished)
+        void Trials(Func<string, int, double, Action<double>> startBar, Action<string, int, string> finished, Action<string, int, string> traced)
         {
             for (int k = 0; k < s.Seeds; k++)
             {
@@ -179,17 +252,17 @@ public static class TextExperiment
                     else
                     {
                         torch.manual_seed(seed);
-                        using ITrainableModel model = method switch
-                        {
-                            "VANILLA" => VanillaModel.Create(Backbone(), width, 2),
-                            "HPS" => HardParameterSharingModel.Create(Backbone(), width, 2, names),
-                            "MoE" => MixtureOfExpertsModel.Create(s.MoeExperts == MoeExperts.TopLayers ? Backbone : () => new PooledAdapter(width), width, 2, names),
-                            "SRAM" => SliceAwareModel.Create(Backbone(), width, 2, names),
-                            _ => throw new ArgumentException($"Unknown method '{method}'; known: {string.Join(", ", AllMethods)}."),
-                        };
-                        var fitResult = Fit(model, seed, progress);
+                        using ITrainableModel model = Make(method, heads: false, null);
+                        double warmSeconds = WarmStart(model, method, seed, null);
+                        var trace = new List<EpochTrace>();
+                        var fitResult = Fit(model, seed, s.TraceEpochs ? new Tracer(progress, model, validationData, task.Metric, trace, line => traced(method, seed, line)) : progress);
                         report = model.Evaluate(testData, reportOptions);
-                        result = Score(method, seed, model, report, fitResult, null);
+                        result = Score(method, seed, model, report, fitResult, null) with
+                        {
+                            Sram = model is SliceAwareModel sram ? SramDiagnostics.Measure(sram, testData) : null,
+                            Trace = trace,
+                            WarmStartSeconds = warmSeconds,
+                        };
                         if (method == "VANILLA") vanillaValidation = model.Evaluate(validationData, new SliceReportOptions { BootstrapResamples = 0 });
                     }
                     if (method == "VANILLA") vanillaTest = report;
@@ -197,12 +270,14 @@ public static class TextExperiment
                     trials.Add(result);
                     finished(method, seed, string.Create(CultureInfo.InvariantCulture,
                         $"{method,-7} seed {seed}: {task.Metric} {result.Overall * 100:F1}, F1 {result.OverallF1 * 100:F1}, {result.TrainSeconds:F0} s, {result.ExamplesPerSecond:F1} train examples/s"));
+                    if (result.Sram is { } diagnostics) traced(method, seed, $"SRAM    seed {seed} on test: {diagnostics}");
                 }
             }
         }
 
         if (live)
         {
+            var later = new List<string>();
             console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(ctx =>
                 {
@@ -222,12 +297,13 @@ public static class TextExperiment
                         bar.Value = bar.MaxValue;
                         bar.Description = Markup.Escape(line);
                         bar.StopTask();
-                    });
+                    }, (_, _, line) => later.Add(line));
                 });
+            foreach (var line in later) console.WriteLine(line);
         }
         else
         {
-            Trials((_, _, _) => _ => { }, (_, _, line) => console.WriteLine(line));
+            Trials((_, _, _) => _ => { }, (_, _, line) => console.WriteLine(line), (_, _, line) => console.WriteLine(line));
         }
 
         var support = names.ToDictionary(n => n, n => testData.Slices.Members(testData.Slices.IndexOf(n)).Length);
@@ -235,12 +311,41 @@ public static class TextExperiment
         var summary = Summarize(trials, names, fullVanilla);
         return new ExperimentResult(task.Name, task.Metric.ToString(), trials, summary, comparisons, names, support, cacheSeconds, fullVanilla);
 
-        VanillaModel TrainVanilla(int seed, IProgress<TrainingProgress> progress, out TrainingResult r)
+        ITrainableModel TrainVanilla(int seed, IProgress<TrainingProgress> progress, out TrainingResult r)
         {
             torch.manual_seed(seed);
-            var model = VanillaModel.Create(Backbone(), width, 2);
+            var model = Make("VANILLA", heads: false, null);
+            WarmStart(model, "VANILLA", seed, null);
             r = Fit(model, seed, progress);
             return model;
+        }
+
+        // A method's model over the fine-tuned top layers, or (heads) over the pooled output directly.
+        ITrainableModel Make(string method, bool heads, Action<ManualReweightingOptions>? manual)
+        {
+            nn.Module<Tensor, Tensor> Over() => heads ? nn.Identity() : Backbone();
+            return method switch
+            {
+                "VANILLA" => VanillaModel.Create(Over(), width, 2),
+                "HPS" => HardParameterSharingModel.Create(Over(), width, 2, names),
+                "MANUAL" => ManualReweightingModel.Create(Over(), width, 2, names, manual),
+                "MoE" => MixtureOfExpertsModel.Create(s.MoeExperts == MoeExperts.TopLayers ? Backbone : () => new PooledAdapter(width), width, 2, names),
+                "SRAM" => SliceAwareModel.Create(Over(), width, 2, names, sramOptions),
+                _ => throw new ArgumentException($"Unknown method '{method}'; known: {string.Join(", ", AllMethods)}."),
+            };
+        }
+
+        // Trains the method's heads on the pooled encoder output and copies them into the model.
+        double WarmStart(ITrainableModel model, string method, int seed, Action<ManualReweightingOptions>? manual)
+        {
+            if (warmData is null || method == "MoE") return 0;
+            var watch = Stopwatch.StartNew();
+            torch.manual_seed(seed);
+            using var heads = Make(method, heads: true, manual);
+            SliceTrainer.For(heads).WithData(warmData).WithEpochs(s.WarmStartEpochs).WithBatchSize(s.BatchSize)
+                .WithOptimizer(OptimizerOptions.AdamW(s.WarmStartLearningRate)).WithSeed(seed).Fit(ct);
+            HeadTransfer.Copy(heads.Module, model.Module);
+            return watch.Elapsed.TotalSeconds;
         }
 
         TrainingResult Fit(ITrainableModel model, int seed, IProgress<TrainingProgress> progress) =>
@@ -263,12 +368,14 @@ public static class TextExperiment
             var chosen = ManualReweighting.SelectSlices(vanillaValidation);
             var alphas = s.ManualSearch ? ManualReweighting.PaperAlphas : new[] { ManualReweighting.PaperAlphas[0] };
             TrainingResult? last = null;
-            double seconds = 0;
+            double seconds = 0, warmSeconds = 0;
             var search = ManualReweighting.SearchAlpha(alphas,
                 alpha =>
                 {
                     torch.manual_seed(seed);
-                    var model = ManualReweightingModel.Create(Backbone(), width, 2, names, o => { o.Alpha = alpha; o.ReweightedSlices = chosen.ToArray(); });
+                    Action<ManualReweightingOptions> configure = o => { o.Alpha = alpha; o.ReweightedSlices = chosen.ToArray(); };
+                    var model = (ManualReweightingModel)Make("MANUAL", heads: false, configure);
+                    warmSeconds += WarmStart(model, "MANUAL", seed, configure);
                     last = Fit(model, seed, progress);
                     seconds += last.Elapsed.TotalSeconds;
                     return model;
@@ -281,7 +388,7 @@ public static class TextExperiment
             using var best = search.BestModel;
             var report = best.Evaluate(testData, reportOptions);
             string note = chosen.Count == 0 ? "no slice 5 points below overall on validation: HPS loss" : $"alpha {search.BestAlpha:G} on {string.Join(", ", chosen)}";
-            var result = Score("MANUAL", seed, best, report, last!, note) with { TrainSeconds = seconds / alphas.Count };
+            var result = Score("MANUAL", seed, best, report, last!, note) with { TrainSeconds = seconds / alphas.Count, WarmStartSeconds = warmSeconds / alphas.Count };
             return (result, report);
         }
     }
@@ -316,5 +423,19 @@ public static class TextExperiment
                 group.Average(t => t.ExamplesPerSecond), group.Average(t => t.SecondsPerStep), parameters));
         }
         return rows;
+    }
+
+    /// <summary>Scores the model on the validation split after every epoch (synchronously, between epochs) and forwards the progress.</summary>
+    private sealed class Tracer(IProgress<TrainingProgress> inner, ITrainableModel model, SliceDataset validation, Metric metric, List<EpochTrace> trace, Action<string> log)
+        : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            var score = model.Evaluate(validation, new SliceReportOptions { BootstrapResamples = 0 }).Overall.Metrics.Get(metric);
+            var sram = model is SliceAwareModel s ? SramDiagnostics.Measure(s, validation) : null;
+            trace.Add(new EpochTrace(value.Epoch, value.TrainingLoss, score, sram));
+            log(string.Create(CultureInfo.InvariantCulture, $"  epoch {value.Epoch}: train loss {value.TrainingLoss:F4}, validation {metric} {score * 100:F1}{(sram is null ? "" : "; " + sram)}"));
+            inner.Report(value);
+        }
     }
 }

@@ -35,7 +35,7 @@ public class EndToEndTests
 
     private static ExperimentSettings Tiny(string output) => new()
     {
-        Seeds = 1, Epochs = 1, BatchSize = 8, TopLayers = 1, MaxTokens = 32, BootstrapResamples = 20, ValidationFraction = 0.25,
+        Seeds = 1, Epochs = 1, BatchSize = 8, TopLayers = 1, MaxTokens = 32, BootstrapResamples = 20, ValidationFraction = 0.25, WarmStartEpochs = 1,
         Output = output, Plots = true, Threads = 1,
     };
 
@@ -55,6 +55,14 @@ public class EndToEndTests
             Assert.All(result.Trials, t => Assert.Equal(result.SliceNames.Count, t.Slice.Count));
             Assert.Single(result.SramVsVanilla);
             Assert.True(result.Summary.Single(s => s.Method == "SRAM").ParamIncrease > 0);
+            var sram = result.Trials.Single(t => t.Method == "SRAM").Sram;
+            Assert.NotNull(sram);
+            Assert.InRange(sram!.BaseAttention, 0.0, 1.0);
+            Assert.InRange(sram.PositiveRate, 0.0, 1.0);
+            Assert.Equal(test.Average(r => r.Label), sram.LabelPositiveRate, 12);
+            Assert.All(result.Trials.Where(t => t.Method != "SRAM"), t => Assert.Null(t.Sram));
+            // Every method but MoE warmed its heads up first.
+            Assert.All(result.Trials, t => Assert.Equal(t.Method != "MoE", t.WarmStartSeconds > 0));
             Reporting.Write(result, output, plots: true);
             foreach (var f in new[] { "table.md", "summary.csv", "slices.csv", "results.json", "overall.png", "slice-lift.png", "sram-vs-vanilla-seed1.csv" })
                 Assert.True(File.Exists(Path.Combine(output, f)), f);
@@ -94,6 +102,37 @@ public class EndToEndTests
         finally
         {
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void FrozenEncoderRunReadsItsFeaturesBackFromTheCacheAndTracesEveryEpoch()
+    {
+        var train = Reviews(0).Concat(Reviews(100)).ToArray();
+        var test = Reviews(200);
+        var task = new TextTask<Review>("tiny frozen", train, test, CoLaSlices.Create(), (tok, r, max) => tok.Encode(r.Text, max), r => r.Label, SliceLearning.Evaluation.Metric.Mcc);
+        var root = Path.Combine(Path.GetTempPath(), "text-frozen-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var settings = Tiny(Path.Combine(root, "out")) with
+            {
+                TopLayers = 0, Epochs = 2, Methods = new[] { "VANILLA", "MoE", "SRAM" }, FeatureCacheDirectory = Path.Combine(root, "cache"), TraceEpochs = true,
+                SramOptions = new[] { "ExpertSize=16" },
+            };
+            var first = TextExperiment.Run(task, settings, Quiet());
+            // train, validation and test: pooled [N, 384] each.
+            Assert.Equal(3, Directory.GetFiles(settings.FeatureCacheDirectory!).Length);
+            var second = TextExperiment.Run(task, settings, Quiet());
+            Assert.Equal(first.Trials.Select(t => t.Overall), second.Trials.Select(t => t.Overall));
+            Assert.All(first.Trials, t => Assert.Equal(new[] { 1, 2 }, t.Trace.Select(e => e.Epoch)));
+            Assert.All(first.Trials, t => Assert.Equal(t.Method == "SRAM", t.Trace.All(e => e.Sram is not null)));
+            // ExpertSize=16 reached the model: 17 experts of 384 x 16 (+ bias) instead of 384 x 384.
+            long sramParameters = first.Trials.Single(t => t.Method == "SRAM").Parameters;
+            Assert.Equal(384 * 17 + 17 + 17 * 384 * 16 + 17 * 16 + 2 * (16 * 2 + 2) + 16, sramParameters);
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
 }

@@ -53,7 +53,8 @@ public static class ManualReweighting
     /// <param name="alphas">The grid, e.g. <see cref="PaperAlphas"/>.</param>
     /// <param name="train">Builds and trains the candidate for one α.</param>
     /// <param name="validationScore">Scores a trained candidate on validation data; NaN counts as worst.</param>
-    /// <param name="cancellationToken">Checked between candidates.</param>
+    /// <param name="cancellationToken">Checked between candidates; on cancellation (or when <paramref name="train"/>
+    /// or <paramref name="validationScore"/> throws) every candidate trained so far is disposed.</param>
     public static ManualSearchResult<TModel> SearchAlpha<TModel>(IEnumerable<double> alphas, Func<double, TModel> train, Func<TModel, double> validationScore, CancellationToken cancellationToken = default)
         where TModel : IDisposable
     {
@@ -69,20 +70,38 @@ public static class ManualReweighting
         TModel? best = default;
         double bestAlpha = double.NaN, bestScore = double.NegativeInfinity;
         var scores = new List<(double Alpha, double Score)>();
-        foreach (double alpha in grid)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var model = train(alpha);
-            double score = validationScore(model);
-            scores.Add((alpha, score));
-            if (best is null || (double.IsFinite(score) && score > bestScore))
+            foreach (double alpha in grid)
             {
-                best?.Dispose();
-                best = model;
-                bestAlpha = alpha;
-                bestScore = double.IsFinite(score) ? score : double.NegativeInfinity;
+                cancellationToken.ThrowIfCancellationRequested();
+                var model = train(alpha);
+                double score;
+                try
+                {
+                    score = validationScore(model);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+                scores.Add((alpha, score));
+                if (best is null || (double.IsFinite(score) && score > bestScore))
+                {
+                    best?.Dispose();
+                    best = model;
+                    bestAlpha = alpha;
+                    bestScore = double.IsFinite(score) ? score : double.NegativeInfinity;
+                }
+                else model.Dispose();
             }
-            else model.Dispose();
+        }
+        catch
+        {
+            // Cancelled or failed: no candidate reaches the caller, so none may stay alive.
+            best?.Dispose();
+            throw;
         }
         return new ManualSearchResult<TModel>(bestAlpha, best!, scores);
     }

@@ -66,10 +66,22 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// Whether a batch of <paramref name="batch"/> examples is cheapest through the expert
+    /// representations R [B, m, h] (<see cref="forward"/>): when d ≥ m, or when R is small (at most
+    /// 2^16 values), where the few tensor operations of the R path cost less than the larger
+    /// intermediate saves. Otherwise (many slices, wide experts) the paths through the per-example
+    /// mixed weights [B, d, h] and the composed head (<see cref="ThroughLinear"/>) avoid R.
+    /// </summary>
+    public bool PrefersRepresentations(long batch) =>
+        InputWidth >= SliceCount || batch * SliceCount * ExpertSize <= SmallRepresentation;
+
+    private const long SmallRepresentation = 1L << 16;
+
+    /// <summary>
     /// sum_i a_i r_i [B, h] for attention weights a [B, m]. Both ways cost m·d·h multiply-adds per
-    /// example; the one with the smaller intermediate is used: when d &lt; m (many slices, narrow
-    /// backbone), z · (sum_i a_i W_i) + sum_i a_i b_i through the per-example mixed weights [B, d, h];
-    /// otherwise the expert representations R [B, m, h] and a batched a · R.
+    /// example: through the expert representations R [B, m, h] and a batched a · R when
+    /// <see cref="PrefersRepresentations"/>, else z · (sum_i a_i W_i) + sum_i a_i b_i through the
+    /// per-example mixed weights [B, d, h].
     /// </summary>
     /// <param name="input">z [B, d].</param>
     /// <param name="weights">a [B, m].</param>
@@ -84,7 +96,7 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = input.shape[0];
         Tensor result;
-        if (InputWidth < SliceCount)
+        if (!PrefersRepresentations(b))
         {
             var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
             result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias), ScalarMath.One);                              // [B, h]

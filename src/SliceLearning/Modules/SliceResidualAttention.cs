@@ -108,12 +108,25 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         // z with its gradient scaled: the same values, a share of the gradient of Q and P into the backbone.
         var zSlices = ScaleGradient(input, SliceGradientScale);
         var q = indicator_heads.call(zSlices);                                  // Q [B, m]
-        // P = g(r_i) for every expert at once, without materialising R [B, m, h]: the shared head
-        // is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
-        var p = expert_projections.ThroughLinear(zSlices, shared_slice_head.weight!, shared_slice_head.bias); // P [B, m, C]
         var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
-        var a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
-        var zPrime = expert_projections.Mix(input, a);                         // z' = sum_i a_i r_i [B, h]
+        Tensor p, a, zPrime;
+        if (expert_projections.PrefersRepresentations(input.shape[0]))
+        {
+            // R [B, m, h] once, for both P = g(r_i) and z' = sum_i a_i r_i (P's from the
+            // gradient-scaled z when the slice gradient is scaled).
+            var r = expert_projections.call(input);
+            var rSlices = SliceGradientScale == 1.0 ? r : expert_projections.call(zSlices);
+            p = shared_slice_head.call(rSlices);                                // P [B, m, C]
+            a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
+            zPrime = a.unsqueeze(1).bmm(r).squeeze(1);                          // z' [B, h]
+        }
+        else
+        {
+            // Without materialising R: the shared head is linear, so g(z W_i + b_i) = z (W_i Wg^T) + (b_i Wg^T + bg).
+            p = expert_projections.ThroughLinear(zSlices, shared_slice_head.weight!, shared_slice_head.bias);
+            a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score);
+            zPrime = expert_projections.Mix(input, a);
+        }
         var logits = prediction_head.call(zPrime);                             // [B, C]
         return new SramOutput(
             scope.MoveToOuter(q), scope.MoveToOuter(p),

@@ -5,7 +5,8 @@ namespace SliceLearning.Modules;
 /// <summary>
 /// Everything one forward pass of <see cref="SliceResidualAttention"/> computes for a batch of B
 /// examples (m slices including the base slice, expert size h, C classes). Disposing it disposes
-/// every tensor. The expert representations R [B, m, h] are not materialised in the forward pass;
+/// every tensor. The expert representations R [B, m, h] are not part of it (the forward pass builds
+/// them only when they are small, see <see cref="SliceExpertProjections.PrefersRepresentations"/>);
 /// <see cref="SliceResidualAttention.ExpertRepresentations"/> computes them on request.
 /// </summary>
 /// <param name="IndicatorLogits">Q [B, m]: slice-membership logits (sigmoid gives P(member)).</param>

@@ -114,7 +114,9 @@ public sealed class ResNetTests
                 losses.Add(loss.item<float>());
             }
             _output.WriteLine("ResNet-18 fine-tuning losses: " + string.Join(" ", losses.Select(l => l.ToString("F4"))));
-            Assert.True(losses[^1] < 0.5 * losses[0], $"loss went {losses[0]:F4} -> {losses[^1]:F4}");
+            // Seeded (images, head) and single-threaded: this run's losses, from about ln 2 to 3e-4.
+            float[] expected = { 0.9229381f, 0.04146103f, 0.006573997f, 0.0005969084f, 0.00027098495f };
+            for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(losses[i] - expected[i]) <= 1e-4 * expected[i], $"step {i + 1}: loss {losses[i]:R}, expected {expected[i]:R}");
         }
         finally
         {

@@ -30,14 +30,17 @@ public sealed class SramModuleTests
     }
 
     [Theory]
-    [InlineData(4, 3)]   // d < m: attended sum through per-example mixed expert weights
-    [InlineData(3, 5)]   // d >= m: attended sum over explicit expert representations
-    public void BatchedForward_EqualsAPerSliceLoop(long m, long d)
+    [InlineData(4, 3, 5, true)]      // d < m, small R [B, m, h]: P and the attended sum from R
+    [InlineData(3, 5, 5, true)]      // d >= m: P and the attended sum from R
+    [InlineData(40, 3, 300, false)]  // d < m, R of 72,000 values (> 2^16): composed shared head, per-example mixed expert weights
+    public void BatchedForward_EqualsAPerSliceLoop(long m, long d, long h, bool fromRepresentations)
     {
-        // The fused computation (composed shared head, batched experts, attended sum) must equal
-        // the paper's definitions computed slice by slice.
+        // The fused computation (batched experts, shared head, attended sum) must equal the
+        // paper's definitions computed slice by slice, on both paths.
         manual_seed(2);
-        long h = 5, c = 3, b = 6;
+        long c = 3, b = 6;
+        using (var projections = new SliceExpertProjections(m, d, h))
+            Assert.Equal(fromRepresentations, projections.PrefersRepresentations(b));
         using var sram = new SliceResidualAttention(m, d, h, c, AttentionVariant.Full, temperature: 0.7);
         using var z = randn(b, d);
         using var output = sram.call(z);

@@ -217,6 +217,89 @@ public class IterativeAcquisitionTests
     }
 
     [Fact]
+    public async Task Run_StopsAtMaxIterations_BeforeEstimatingAgain()
+    {
+        // The tiny-limit run above takes one example per iteration; capped at 4 iterations.
+        var curves = new FixedCurves(new LearningCurve(0.5, 1), new LearningCurve(0.5, 8));
+        var acquirer = new RecordingAcquirer();
+        var algorithm = new IterativeAcquisition(curves, acquirer,
+            new IterativeOptions { InitialLimit = 1e-6, Strategy = LimitStrategy.Conservative, Lambda = 0, MaxIterations = 4 });
+        var result = await algorithm.RunAsync(new[] { 20, 20 }, budget: 30);
+        Assert.Equal(IterativeStopReason.MaxIterations, result.StopReason);
+        Assert.Equal(4, result.Iterations.Count);
+        Assert.Equal(4, curves.Calls.Count);
+        Assert.Equal((4.0, 26.0), (result.Spent, result.BudgetLeft));
+        Assert.Equal(44, result.FinalSizes.Sum());
+    }
+
+    [Fact]
+    public async Task Run_StopsWithTopUpIncomplete_WhenASliceStaysEmpty()
+    {
+        // The budget buys 1 of the 20 examples needed: the scaled top-up floors to nothing.
+        var curves = new FixedCurves(new LearningCurve(0.5, 1), new LearningCurve(0.5, 1));
+        var acquirer = new RecordingAcquirer();
+        var poor = await new IterativeAcquisition(curves, acquirer, new IterativeOptions { MinSliceSize = 10 }).RunAsync(new[] { 0, 0 }, budget: 1);
+        Assert.Equal(IterativeStopReason.TopUpIncomplete, poor.StopReason);
+        Assert.Equal((0.0, 1.0), (poor.Spent, poor.BudgetLeft));
+        Assert.Empty(acquirer.Requests);
+        Assert.Empty(curves.Calls);
+        // The pool of slice 0 is empty: the top-up asks for 5 and gets none.
+        var dry = new RecordingAcquirer(caps: [0, 1000]);
+        var empty = await new IterativeAcquisition(curves, dry, new IterativeOptions { MinSliceSize = 5 }).RunAsync(new[] { 0, 10 }, budget: 100);
+        Assert.Equal(IterativeStopReason.TopUpIncomplete, empty.StopReason);
+        Assert.Equal(new[] { new[] { 5, 0 } }, dry.Requests);
+        Assert.Equal(new[] { 0, 0 }, empty.TopUp);
+        Assert.Empty(empty.Iterations);
+        Assert.Empty(curves.Calls);
+        Assert.Equal(100, empty.BudgetLeft);
+    }
+
+    [Fact]
+    public async Task Run_UnequalCosts_BuyWhereTheGainPerCostIsHighest_AndAreCharged()
+    {
+        // Identical curves 1 · n^-0.5, costs [1, 4], λ = 0: equal gain per cost needs
+        // (s1 + d1)^-1.5 = (s2 + d2)^-1.5 / 4, i.e. s1 + d1 = 4^(2/3) (s2 + d2) ≈ 2.52 (s2 + d2).
+        // From [10, 10] with 15 to spend, slice 1 stays below 25.2, so every unit goes to slice 0:
+        // first iteration one-shot [15, 0], limited to IR 2 ([10, 0]), then [5, 0] within T = 2.
+        var curves = new FixedCurves(new LearningCurve(0.5, 1), new LearningCurve(0.5, 1));
+        var acquirer = new RecordingAcquirer();
+        var result = await new IterativeAcquisition(curves, acquirer, new IterativeOptions { Lambda = 0 }).RunAsync(new[] { 10, 10 }, budget: 15, costs: [1, 4]);
+        Assert.Equal(new[] { 15, 0 }, result.Iterations[0].OneShot.Amounts);
+        Assert.Equal(new[] { new[] { 10, 0 }, new[] { 5, 0 } }, acquirer.Requests);
+        Assert.Equal(new[] { 25, 10 }, result.FinalSizes);
+        Assert.Equal(IterativeStopReason.BudgetSpent, result.StopReason);
+        // Slice 1 at cost 4: 40 to spend over [10, 10] buys both, each unit charged at its cost.
+        var costly = new RecordingAcquirer();
+        var both = await new IterativeAcquisition(new FixedCurves(new LearningCurve(0.5, 1), new LearningCurve(0.5, 1)), costly,
+            new IterativeOptions { Lambda = 0, InitialLimit = 100 }).RunAsync(new[] { 10, 10 }, budget: 40, costs: [1, 4]);
+        var bought = both.TotalAcquired;
+        Assert.True(bought[1] > 0, "slice 1 gets data once slice 0 is 2.52 times larger");
+        Assert.Equal(bought[0] * 1.0 + bought[1] * 4.0, both.Spent, 12);
+        Assert.Equal(40 - both.Spent, both.BudgetLeft, 12);
+        Assert.True(both.BudgetLeft < 1, $"{both.BudgetLeft} left, which still buys a slice-0 example");
+        Assert.Equal(both.Iterations.Sum(r => r.Cost), both.Spent, 12);
+    }
+
+    [Theory]
+    [InlineData(LimitStrategy.Moderate, 0.5, new[] { 1e-6, 0.5 + 1e-6, 1 + 1e-6 })]
+    [InlineData(LimitStrategy.Aggressive, 3.0, new[] { 1e-6, 3e-6, 9e-6 })]
+    [InlineData(LimitStrategy.Conservative, 7.0, new[] { 1e-6, 1e-6, 1e-6 })]
+    public async Task Run_CustomLimitStep_GrowsTheLimitEachIteration(LimitStrategy strategy, double step, double[] limits)
+    {
+        var curves = new FixedCurves(new LearningCurve(0.5, 1), new LearningCurve(0.5, 8));
+        var options = new IterativeOptions { InitialLimit = 1e-6, Strategy = strategy, LimitStep = step, Lambda = 0, MaxIterations = 3 };
+        var result = await new IterativeAcquisition(curves, new RecordingAcquirer(), options).RunAsync(new[] { 20, 20 }, budget: 1000);
+        Assert.Equal(limits, result.Iterations.Select(r => r.Limit), new Tolerance(1e-15));
+        Assert.Equal(step, options.EffectiveLimitStep);
+    }
+
+    private sealed class Tolerance(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(double obj) => 0;
+    }
+
+    [Fact]
     public void Options_Invalid_ListsEveryProblem()
     {
         var ex = Assert.Throws<ArgumentException>(() => new IterativeOptions { MinSliceSize = 0, Strategy = LimitStrategy.Aggressive, LimitStep = 0.5 }.Validate());

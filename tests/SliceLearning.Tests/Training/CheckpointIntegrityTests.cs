@@ -214,9 +214,15 @@ public sealed class CheckpointIntegrityTests : IDisposable
         foreach (var p in Settable(typeof(T)))
         {
             object? current = p.GetValue(options);
+            if (p.PropertyType == typeof(double))
+            {
+                // Off the default and valid: + 0.25 unless the option's range forbids it (e.g. a scale in [0, 1]).
+                double d = (double)current!;
+                p.SetValue(options, new[] { d + 0.25, d - 0.25, d / 2 }.First(v => v != d && IsValid(options, p, v, sliceNames)));
+                continue;
+            }
             object value = p.PropertyType switch
             {
-                var t when t == typeof(double) => (double)current! + 0.25,
                 var t when t == typeof(long?) || t == typeof(long) => 5L,
                 var t when t == typeof(int?) || t == typeof(int) => 3,
                 var t when t == typeof(bool) => !(bool)current!,
@@ -227,6 +233,27 @@ public sealed class CheckpointIntegrityTests : IDisposable
             p.SetValue(options, value);
         }
         return options;
+    }
+
+    /// <summary>True when the options validate with <paramref name="property"/> set to <paramref name="value"/> (as far as that option is concerned).</summary>
+    private static bool IsValid<T>(T options, PropertyInfo property, double value, string[] sliceNames)
+    {
+        object? before = property.GetValue(options);
+        property.SetValue(options, value);
+        try
+        {
+            var validate = typeof(T).GetMethod("Validate")!;
+            validate.Invoke(options, validate.GetParameters().Length == 0 ? null : new object[] { new[] { "base" }.Concat(sliceNames).ToArray() });
+            return true;
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is ArgumentException a)
+        {
+            return !a.Message.Contains(property.Name + " ", StringComparison.Ordinal);
+        }
+        finally
+        {
+            property.SetValue(options, before);
+        }
     }
 
     private static void Copy<T>(T from, T to)

@@ -154,6 +154,61 @@ public sealed class SliceHeadModelsTests
     }
 
     [Fact]
+    public void SearchAlpha_KeepsTheFirstOfTiedScores_AndNaNNeverWins()
+    {
+        var made = new List<Candidate>();
+        Candidate Train(double a) { var c = new Candidate(a); made.Add(c); return c; }
+        // 2 and 50 tie at 0.8: the first (2) is kept; 20 is NaN, never the best.
+        var tied = ManualReweighting.SearchAlpha(new[] { 2.0, 20, 50 }, Train, c => c.Alpha == 20 ? double.NaN : 0.8);
+        Assert.Equal(2, tied.BestAlpha);
+        Assert.Same(made[0], tied.BestModel);
+        Assert.True(double.IsNaN(tied.Scores[1].Score));
+        Assert.Equal(new[] { false, true, true }, made.Select(c => c.Disposed));
+        // A NaN first candidate is replaced by the first real score, even a negative one.
+        made.Clear();
+        var nanFirst = ManualReweighting.SearchAlpha(new[] { 2.0, 20, 50 }, Train, c => c.Alpha == 2 ? double.NaN : -c.Alpha);
+        Assert.Equal(20, nanFirst.BestAlpha);
+        Assert.Equal(new[] { true, false, true }, made.Select(c => c.Disposed));
+        // Only NaN: the first candidate is kept (one model is always returned).
+        made.Clear();
+        var allNaN = ManualReweighting.SearchAlpha(new[] { 2.0, 20 }, Train, _ => double.NaN);
+        Assert.Equal(2, allNaN.BestAlpha);
+        Assert.Equal(new[] { false, true }, made.Select(c => c.Disposed));
+    }
+
+    [Fact]
+    public void SearchAlpha_RejectsAnEmptyOrInvalidGrid()
+    {
+        int trained = 0;
+        Candidate Train(double a) { trained++; return new Candidate(a); }
+        var empty = Assert.Throws<ArgumentException>(() => ManualReweighting.SearchAlpha(Array.Empty<double>(), Train, _ => 0));
+        Assert.StartsWith("The α grid is empty; pass e.g. ManualReweighting.PaperAlphas.", empty.Message);
+        Assert.Equal("alphas", empty.ParamName);
+        var small = Assert.Throws<ArgumentOutOfRangeException>(() => ManualReweighting.SearchAlpha(new[] { 2.0, 0.5 }, Train, _ => 0));
+        Assert.StartsWith("Every α must be finite and at least 1; got 0.5.", small.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ManualReweighting.SearchAlpha(new[] { double.NaN }, Train, _ => 0));
+        Assert.Equal(0, trained);   // the grid is checked before any training
+    }
+
+    [Fact]
+    public void SearchAlpha_Cancelled_StopsBetweenCandidates_AndDisposesEveryCandidate()
+    {
+        using var cts = new CancellationTokenSource();
+        var made = new List<Candidate>();
+        Candidate Train(double a) { var c = new Candidate(a); made.Add(c); return c; }
+        Assert.Throws<OperationCanceledException>(() =>
+            ManualReweighting.SearchAlpha(ManualReweighting.PaperAlphas, Train, c => { if (c.Alpha == 20) cts.Cancel(); return c.Alpha; }, cts.Token));
+        Assert.Equal(new[] { 2.0, 20 }, made.Select(c => c.Alpha));   // 50 and 100 never trained
+        Assert.All(made, c => Assert.True(c.Disposed, $"candidate α = {c.Alpha} was left alive"));
+        // A failing score also leaves nothing alive.
+        made.Clear();
+        Assert.Throws<InvalidOperationException>(() =>
+            ManualReweighting.SearchAlpha(ManualReweighting.PaperAlphas, Train, c => c.Alpha == 50 ? throw new InvalidOperationException("scoring failed") : c.Alpha));
+        Assert.Equal(3, made.Count);
+        Assert.All(made, c => Assert.True(c.Disposed, $"candidate α = {c.Alpha} was left alive"));
+    }
+
+    [Fact]
     public void ParameterCounts_MatchTheArchitecture()
     {
         // MLP backbone 2 -> 13 -> 13: 2*13+13 + 13*13+13 = 221; heads m * (13*2 + 2).
