@@ -12,11 +12,11 @@ using static TorchSharp.torch;
 namespace SliceLearning.Benchmarks;
 
 /// <summary>
-/// One training step of SRAM and of the vanilla model on one backbone, for k SFs, through the
-/// trainer's own step (<c>TrainingStep</c>: zero gradients, loss on the unchecked path, backward,
-/// the trainer's Adam). Width 13 is the paper's synthetic setting (2-D input, 2-layer
-/// MLP backbone d = 13, expert size h = 13, batch 64); width 256 is a 256-wide MLP (256-D input,
-/// d = h = 256). One CPU thread. Run:
+/// One training step through the trainer's own step (<c>TrainingStep</c>: zero gradients, loss on
+/// the unchecked path, backward, the trainer's Adam) for VANILLA, SRAM at k = 1, 2, 16, 64 and
+/// 256 SFs, and HPS and MoE at k = 2, on one backbone. Width 13 is the paper's synthetic setting
+/// (2-D input, 2-layer MLP backbone d = 13, expert size h = 13, batch 64); width 256 (set
+/// SRAM_BENCH_WIDTHS=13,256) is a 256-wide MLP (256-D input, d = h = 256). One CPU thread. Run:
 /// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramStepBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -29,20 +29,26 @@ public class SramStepBenchmarks : IDisposable
     private TrainingStep _step = null!;
     private Tensor _x = null!, _y = null!, _membership = null!;
 
-    /// <summary>Number of SFs k (the model has m = k + 1 experts).</summary>
-    [Params(1, 2, 16, 64, 256)]
-    public int K { get; set; }
+    /// <summary>Which model and how many SFs: "VANILLA", "SRAM k=2", "HPS k=2", ... (sets <see cref="Model"/> and <see cref="K"/> in setup).</summary>
+    [ParamsSource(nameof(Cases))]
+    public string? Case { get; set; }
+
+    /// <summary>The cases one run measures.</summary>
+    public static IEnumerable<string> Cases =>
+        new[] { "VANILLA", "SRAM k=1", "SRAM k=2", "SRAM k=16", "SRAM k=64", "SRAM k=256", "HPS k=2", "MoE k=2" };
+
+    /// <summary>Number of SFs k (the model has m = k + 1 slices).</summary>
+    public int K { get; set; } = 1;
 
     /// <summary>Backbone width d, also the expert size h.</summary>
     [ParamsSource(nameof(Widths))]
     public int Width { get; set; }
 
-    /// <summary>The widths to run: 13 and 256, or the comma-separated list in SRAM_BENCH_WIDTHS.</summary>
+    /// <summary>The widths to run: 13, or the comma-separated list in SRAM_BENCH_WIDTHS.</summary>
     public static IEnumerable<int> Widths =>
-        (Environment.GetEnvironmentVariable("SRAM_BENCH_WIDTHS") ?? "13,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture));
+        (Environment.GetEnvironmentVariable("SRAM_BENCH_WIDTHS") ?? "13").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture));
 
-    /// <summary>Which model one step trains.</summary>
-    [Params("Vanilla", "SRAM")]
+    /// <summary>Which model one step trains: Vanilla, SRAM, HPS or MoE.</summary>
     public string Model { get; set; } = "SRAM";
 
     /// <summary>Architectural cost of the expert projections per example: k·d·h multiply-adds.</summary>
@@ -51,14 +57,24 @@ public class SramStepBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
+        if (Case is not null)
+        {
+            var parts = Case.Split(" k=");
+            Model = parts[0] == "VANILLA" ? "Vanilla" : parts[0];
+            K = parts.Length > 1 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : 1;
+        }
         ComputeDevice.SetCpuThreads(1);
         manual_seed(1);
         long input = Width == 13 ? 2 : Width;
-        var backbone = nn.Sequential(nn.Linear(input, Width), nn.ReLU(), nn.Linear(Width, Width), nn.ReLU());
+        nn.Module<Tensor, Tensor> Backbone() => nn.Sequential(nn.Linear(input, Width), nn.ReLU(), nn.Linear(Width, Width), nn.ReLU());
         var names = Enumerable.Range(0, K).Select(i => "s" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
-        _model = Model == "SRAM"
-            ? SliceAwareModel.Create(backbone, Width, 2, names, o => o.ExpertSize = Width)
-            : VanillaModel.Create(backbone, Width, 2);
+        _model = Model switch
+        {
+            "SRAM" => SliceAwareModel.Create(Backbone(), Width, 2, names, o => o.ExpertSize = Width),
+            "HPS" => HardParameterSharingModel.Create(Backbone(), Width, 2, names),
+            "MoE" => MixtureOfExpertsModel.Create(Backbone, Width, 2, names),
+            _ => VanillaModel.Create(Backbone(), Width, 2),
+        };
         // Learning rate 0: Adam does all its work but the weights stay put, so every one of the
         // thousands of repetitions of this one batch does the same work (with a real rate the batch
         // is memorised and the gradients drift towards zero).

@@ -20,7 +20,7 @@ internal static class StepProfile
     {
         ComputeDevice.SetCpuThreads(1);
         Console.WriteLine("model,k,step_us,forward_loss_us,backward_us,optimizer_us,zero_grad_us");
-        foreach (var (model, k) in new[] { ("Vanilla", 1), ("SRAM", 1), ("SRAM", 2), ("SRAM", 16), ("SRAM", 64), ("SRAM", 256) })
+        foreach (var (model, k) in new[] { ("Vanilla", 1), ("SRAM", 1), ("SRAM", 2), ("SRAM", 16), ("SRAM", 64), ("SRAM", 256), ("HPS", 2), ("MoE", 2) })
         {
             using var c = new SramStepBenchmarks { Model = model, K = k, Width = 13 };
             c.Setup();

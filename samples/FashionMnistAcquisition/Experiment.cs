@@ -35,39 +35,22 @@ public static class Experiment
         ComputeDevice.SetCpuThreads(1);   // one torch thread per worker
         var total = Stopwatch.StartNew();
 
-        ImageData train, test;
-        try
-        {
-            train = ImageData.Load(options.Dataset, "train", options.FashionDirectory, options.MnistDirectory);
-            test = ImageData.Load(options.Dataset, "t10k", options.FashionDirectory, options.MnistDirectory);
-        }
+        Workbench bench;
+        try { bench = Workbench.Load(options); }
         catch (FileNotFoundException ex)
         {
             console.MarkupLineInterpolated($"[red]{ex.Message}[/]");
             return 2;
         }
-        int slices = train.ClassNames.Length;
+        using var benchLifetime = bench;
+        int slices = bench.Slices;
+        var names = bench.ClassNames;
         var (initialSizes, budget, lambda, methods) = options.Resolve(slices);
-
-        // Validation: per class, ValidationPerSlice test images for the curves and a disjoint
-        // ReportPerSlice (or all the rest, when fewer) for the reported metrics.
-        var testRng = new Random(12345);
-        var testByClass = Enumerable.Range(0, slices).Select(c => Enumerable.Range(0, test.Count).Where(r => test.Labels[r] == c).ToArray()).ToArray();
-        foreach (var rows in testByClass) testRng.Shuffle(rows);
-        var curveRows = testByClass.Select(rows => rows[..Math.Min(options.ValidationPerSlice, rows.Length)]).ToArray();
-        var reportRows = testByClass.Select(rows => rows[Math.Min(options.ValidationPerSlice, rows.Length)..][..Math.Min(options.ReportPerSlice, Math.Max(0, rows.Length - options.ValidationPerSlice))]).ToArray();
-        var trainByClass = Enumerable.Range(0, slices).Select(c => Enumerable.Range(0, train.Count).Where(r => train.Labels[r] == c).ToArray()).ToArray();
-        if (options.TrainPerSliceLimit is int limit) trainByClass = trainByClass.Select(rows => rows[..Math.Min(limit, rows.Length)]).ToArray();
-
-        using var trainSet = Dataset(train, trainByClass.SelectMany(r => r).Order().ToArray(), null, slices);
-        // The training set's rows are the kept training images in ascending order; map image number -> row.
-        var rowOf = trainByClass.SelectMany(r => r).Order().Select((image, row) => (image, row)).ToDictionary(t => t.image, t => t.row);
-        using var curveSet = Dataset(test, curveRows.SelectMany(r => r).ToArray(), train.ClassNames, slices);
-        using var reportSet = Dataset(test, reportRows.SelectMany(r => r).ToArray(), train.ClassNames, slices);
+        if (options.Study is not null) return Studies.Run(console, options, bench, initialSizes, budget, total);
 
         string model = "CNN conv5x5(16)-pool-conv5x5(32)-pool-fc64 + linear head";
         console.MarkupLineInterpolated($"[bold]Slice Tuner on {(options.Dataset == "fashion" ? "Fashion-MNIST" : "Mixed-MNIST")}[/], setting {options.Setting}: initial sizes ({string.Join(", ", initialSizes)}), budget {budget}, lambda {lambda}");
-        console.MarkupLineInterpolated($"{model}, Adam lr {options.LearningRate}, {options.Epochs} epochs, batch {options.BatchSize}; curves: K = {options.Points} points from {options.MinFraction:P0}, {options.Repeats} repeats, {options.ValidationPerSlice} validation images per slice; fallback {options.Fallback}; {options.Seeds} seed(s), {options.Workers} worker(s) x 1 torch thread");
+        console.MarkupLineInterpolated($"{model}, Adam lr {options.LearningRate}, {options.Epochs} epochs, batch {options.BatchSize}; curves: K = {options.Points} points from {options.MinFraction:P0}, {options.Repeats} repeat(s), {options.ValidationPerSlice} validation images per slice; fallback {options.Fallback}; final metrics: mean of {options.FinalRuns} training(s) per method and seed; {options.Seeds} seed(s), {options.Workers} worker(s) x 1 torch thread");
 
         var results = methods.ToDictionary(m => m, _ => new List<RunResult>());
         var fitRows = new List<(int Seed, string Method, int Iteration, int Slice, CurveFit Fit, bool Replaced)>();
@@ -78,17 +61,7 @@ public static class Experiment
         {
             int seed = options.FirstSeed + s;
             var seedClock = Stopwatch.StartNew();
-            var rng = new Random(1000 + seed);
-            var initial = new List<int>[slices];
-            var pools = new int[slices][];
-            for (int c = 0; c < slices; c++)
-            {
-                var rows = trainByClass[c].Select(image => rowOf[image]).ToArray();
-                rng.Shuffle(rows);
-                if (initialSizes[c] > rows.Length) throw new ArgumentException($"Slice {train.ClassNames[c]} has {rows.Length} training images, fewer than its initial size {initialSizes[c]}.");
-                initial[c] = rows[..initialSizes[c]].ToList();
-                pools[c] = rows[initialSizes[c]..];
-            }
+            var (initial, pools) = bench.Split(seed, initialSizes);
             int finalSeed = 777 + seed;   // the same final-model seed for every method of this seed (paired comparison)
             var estimation = new CurveEstimationOptions
             {
@@ -96,15 +69,19 @@ public static class Experiment
             };
 
             List<int>[] Copy() => initial.Select(l => l.ToList()).ToArray();
-            TrainerLossEvaluator Evaluator(List<int>[] data) => SliceLossEvaluator.FromTrainer(
-                () => VanillaModel.Create(new SmallCnnBackbone(), slices), trainSet, data, curveSet,
-                t => t.WithEpochs(options.Epochs).WithBatchSize(options.BatchSize).WithOptimizer(new OptimizerOptions { LearningRate = options.LearningRate }));
+            TrainerLossEvaluator Evaluator(List<int>[] data) => bench.Evaluator(data);
+            var measured = new Dictionary<string, SliceLossMetrics>();
             RunResult Final(List<int>[] data, int iterations, int estimationTrainings, int used = 0, int replaced = 0, double minR2 = double.NaN)
             {
-                var evaluator = Evaluator(data);
-                var losses = evaluator.TrainAndMeasure(data.SelectMany(l => l).ToArray(), finalSeed, reportSet);
-                trainings += 1 + estimationTrainings;
-                var metrics = SliceLossMetrics.From(losses[1..], losses[0]);
+                // Acquisitions take each pool's examples in order, so equal final sizes mean equal data
+                // (Water filling = Uniform in the basic setting): measure once.
+                string key = string.Join(",", data.Select(l => l.Count));
+                if (!measured.TryGetValue(key, out var metrics))
+                {
+                    measured[key] = metrics = bench.Measure(data, finalSeed);
+                    trainings += options.FinalRuns;
+                }
+                trainings += estimationTrainings;
                 return new RunResult(metrics, data.Select((l, c) => l.Count - initialSizes[c]).ToArray(), iterations, estimationTrainings, used, replaced, minR2);
             }
             async Task<List<int>[]> Acquire(AcquisitionPlan plan)
@@ -164,36 +141,16 @@ public static class Experiment
                 string.Join("; ", methods.Select(m => FormattableString.Invariant($"{m} {results[m][^1].Metrics.Loss:F4} / {results[m][^1].Metrics.AverageEer:F4} / {results[m][^1].Metrics.MaxEer:F4}"))));
         }
 
-        Report(console, options, train.ClassNames, initialSizes, methods, results, fitRows);
+        Report(console, options, names, initialSizes, methods, results, fitRows);
         if (options.Plots && firstEstimate is not null)
         {
             Directory.CreateDirectory(options.OutputDirectory);
-            Plots.Curves(firstEstimate, train.ClassNames, Path.Combine(options.OutputDirectory, $"{options.Dataset}-{options.Setting}-curves.png"));
+            Plots.Curves(firstEstimate, names, Path.Combine(options.OutputDirectory, $"{options.Dataset}-{options.Setting}-curves.png"));
             Plots.Metrics(methods, results, $"{options.Dataset}, {options.Setting}: lower is better", Path.Combine(options.OutputDirectory, $"{options.Dataset}-{options.Setting}-metrics.png"));
             console.MarkupLineInterpolated($"Plots: {options.OutputDirectory}/{options.Dataset}-{options.Setting}-*.png");
         }
         console.MarkupLineInterpolated($"Total: {trainings} trainings in {total.Elapsed.TotalMinutes:F1} min");
         return 0;
-    }
-
-    /// <summary>The images <paramref name="images"/> as a data set; with class names, one slice per class (for per-slice losses), else only the base slice.</summary>
-    private static SliceDataset Dataset(ImageData data, int[] images, string[]? classNames, int slices)
-    {
-        var pixels = new float[(long)images.Length * 784];
-        var labels = new long[images.Length];
-        int columns = classNames is null ? 1 : slices + 1;
-        var membership = new bool[images.Length, columns];
-        for (int k = 0; k < images.Length; k++)
-        {
-            Array.Copy(data.Pixels, (long)images[k] * 784, pixels, (long)k * 784, 784);
-            labels[k] = data.Labels[images[k]];
-            membership[k, 0] = true;
-            if (classNames is not null) membership[k, 1 + data.Labels[images[k]]] = true;
-        }
-        // Slice names must be file/column safe: "T-shirt/top" -> "T-shirt_top", "Ankle boot" -> "Ankle_boot".
-        var names = new[] { SliceMatrix.BaseSliceName }.Concat((classNames ?? []).Select(n => System.Text.RegularExpressions.Regex.Replace(n, "[^A-Za-z0-9_.-]", "_"))).ToArray();
-        using var scope = NewDisposeScope();
-        return new SliceDataset(tensor(pixels, new long[] { images.Length, 784 }), tensor(labels), SliceMatrix.FromRows(names, membership));
     }
 
     private static void Report(IAnsiConsole console, SampleOptions options, string[] names, int[] initialSizes, string[] methods,
@@ -259,7 +216,7 @@ public static class Experiment
         }
     }
 
-    private static (double Mean, double HalfWidth) MeanCi(double[] d)
+    internal static (double Mean, double HalfWidth) MeanCi(double[] d)
     {
         double mean = d.Average();
         if (d.Length < 2) return (mean, double.NaN);
@@ -269,13 +226,13 @@ public static class Experiment
         return (mean, q * Std(d) / Math.Sqrt(d.Length));
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var v = values.Where(double.IsFinite).Order().ToArray();
         return v.Length == 0 ? double.NaN : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
-    private static double Std(IEnumerable<double> values)
+    internal static double Std(IEnumerable<double> values)
     {
         var v = values.ToArray();
         if (v.Length < 2) return 0;

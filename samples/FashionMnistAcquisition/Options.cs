@@ -12,7 +12,7 @@ public sealed record SampleOptions
     public int FirstSeed { get; init; }
     public int Workers { get; init; } = 2;
     public int Points { get; init; } = 10;
-    public int Repeats { get; init; } = 3;
+    public int Repeats { get; init; } = 1;
     public double MinFraction { get; init; } = 0.2;
     public int Epochs { get; init; } = 5;
     public int BatchSize { get; init; } = 32;
@@ -29,12 +29,19 @@ public sealed record SampleOptions
     public string FashionDirectory { get; init; } = ImageData.FashionDirectory;
     public string MnistDirectory { get; init; } = ImageData.MnistDirectory;
     public bool Plots { get; init; } = true;
+    /// <summary>Trainings per method and seed whose final metrics are averaged (seeds differ by 1000).</summary>
+    public int FinalRuns { get; init; } = 3;
+    /// <summary>A measurement instead of the comparison: "fit-error" or "oracle" (see <see cref="Studies"/>).</summary>
+    public string? Study { get; init; }
+    /// <summary>Oracle study: the shares of the budget that go to the hard classes.</summary>
+    public double[] HardShares { get; init; } = [0, 0.25, 0.5, 0.75, 1];
 
     public const string Usage =
         "Options: --dataset fashion|mixed-mnist  --setting table2|basic|bad-uniform|bad-waterfilling  --seeds N  --first-seed S  --workers W " +
         "--points K  --repeats R  --min-fraction F  --epochs E  --batch N  --lr LR  --validation N (per slice, curves)  --report N (per slice, final metrics) " +
         "--fallback pooled|nothing|throw  --budget B  --lambda L  --sizes s0,s1,...  --methods a,b,...  --out DIR  --fashion-data DIR  --mnist-data DIR  --no-plots " +
-        "--quick (1 seed, K = 5, R = 2)  --tiny (seconds: 12 training images per class, for tests)";
+        "--final-runs N (trainings averaged per method and seed)  --study fit-error|oracle  --hard-shares 0,0.5,1 (oracle) " +
+        "--quick (1 seed, K = 5, R = 1, 1 final training)  --tiny (seconds: 12 training images per class, for tests)";
 
     public static SampleOptions Parse(string[] args)
     {
@@ -68,10 +75,13 @@ public sealed record SampleOptions
                 "--fashion-data" => o with { FashionDirectory = Next() },
                 "--mnist-data" => o with { MnistDirectory = Next() },
                 "--no-plots" => o with { Plots = false },
-                "--quick" => o with { Seeds = 1, Points = 5, Repeats = 2 },
+                "--final-runs" => o with { FinalRuns = Int() },
+                "--study" => o with { Study = Next() },
+                "--hard-shares" => o with { HardShares = Next().Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray() },
+                "--quick" => o with { Seeds = 1, Points = 5, Repeats = 1, FinalRuns = 1 },
                 "--tiny" => o with
                 {
-                    Seeds = 1, Points = 3, Repeats = 1, Epochs = 1, ValidationPerSlice = 20, ReportPerSlice = 20, TrainPerSliceLimit = 40,
+                    Seeds = 1, Points = 3, Repeats = 1, Epochs = 1, FinalRuns = 1, ValidationPerSlice = 20, ReportPerSlice = 20, TrainPerSliceLimit = 40,
                     Budget = 60, InitialSizes = null, Plots = false, Methods = ["Original", "Uniform", "Water filling", "One-shot", "Moderate"],
                 },
                 _ => throw new ArgumentException($"Unknown option {args[i]}. {Usage}"),
@@ -79,7 +89,9 @@ public sealed record SampleOptions
         }
         if (o.Dataset is not ("fashion" or "mixed-mnist")) throw new ArgumentException($"Unknown --dataset {o.Dataset}. {Usage}");
         if (o.Setting is not ("table2" or "basic" or "bad-uniform" or "bad-waterfilling")) throw new ArgumentException($"Unknown --setting {o.Setting}. {Usage}");
-        if (o.Seeds < 1 || o.Workers < 1 || o.Epochs < 1) throw new ArgumentException("--seeds, --workers and --epochs must be at least 1.");
+        if (o.Seeds < 1 || o.Workers < 1 || o.Epochs < 1 || o.FinalRuns < 1) throw new ArgumentException("--seeds, --workers, --epochs and --final-runs must be at least 1.");
+        if (o.Study is not (null or "fit-error" or "oracle")) throw new ArgumentException($"Unknown --study {o.Study}; use fit-error or oracle.");
+        if (o.HardShares.Length == 0 || o.HardShares.Any(f => !(f >= 0 && f <= 1))) throw new ArgumentException("--hard-shares must be values in [0, 1].");
         return o;
     }
 

@@ -137,12 +137,12 @@ public sealed class SliceDiscoveryOptions
     {
         var problems = new List<string>();
         if (MaxConditions is < 1 or > 3) problems.Add($"{nameof(MaxConditions)} must be 1, 2 or 3. Got {MaxConditions}.");
-        if (MinSupport < 1) problems.Add($"{nameof(MinSupport)} must be at least 1. Got {MinSupport}.");
+        if (MinSupport < 1) problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(MinSupport)} must be at least 1. Got {MinSupport}."));
         if (!(Alpha > 0 && Alpha < 1)) problems.Add($"{nameof(Alpha)} must be in (0, 1). Got {Alpha}.");
         if (!Enum.IsDefined(Correction)) problems.Add($"{nameof(Correction)} {Correction} is not defined.");
-        if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1)) problems.Add($"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}.");
+        if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1)) problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}."));
         if (MaxResults < 1) problems.Add($"{nameof(MaxResults)} must be at least 1. Got {MaxResults}.");
-        if (!(MinGapImprovement >= 0)) problems.Add($"{nameof(MinGapImprovement)} must be 0 or more. Got {MinGapImprovement}.");
+        if (!(MinGapImprovement >= 0)) problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(MinGapImprovement)} must be 0 or more. Got {MinGapImprovement}."));
         if (!Enum.IsDefined(Ranking)) problems.Add($"{nameof(Ranking)} {Ranking} is not defined.");
         if (problems.Count > 0)
             throw new ArgumentException($"Invalid {nameof(SliceDiscoveryOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));

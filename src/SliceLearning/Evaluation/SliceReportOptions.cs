@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace SliceLearning.Evaluation;
 
 /// <summary>Options of <see cref="SliceReport.Create"/>.</summary>
@@ -31,7 +32,7 @@ public sealed class SliceReportOptions
         if (BootstrapResamples < 0)
             problems.Add($"{nameof(BootstrapResamples)} must be 0 (no intervals) or positive. Got {BootstrapResamples}.");
         if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1))
-            problems.Add($"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}.");
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}."));
         if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1)
             problems.Add($"{nameof(MaxDegreeOfParallelism)} must be -1 (one thread per core) or positive. Got {MaxDegreeOfParallelism}.");
         if (problems.Count > 0)

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace SliceLearning.SliceTuner;
 
 /// <summary>
@@ -175,8 +176,8 @@ public static class AcquisitionPlanner
         {
             double cheapest = _c.Where((_, i) => _active[i]).DefaultIfEmpty(double.NaN).Min();
             return new ArgumentOutOfRangeException(nameof(budget), budget,
-                $"The plan for a budget of {budget:G6} would acquire about {total:G4} examples (the cheapest slice costs {cheapest:G4} per example), " +
-                $"more than a plan can hold ({int.MaxValue:N0} in total). Use a smaller budget, or costs per batch of examples (e.g. per 1,000).");
+                string.Create(CultureInfo.InvariantCulture, $"The plan for a budget of {budget:G6} would acquire about {total:G4} examples (the cheapest slice costs {cheapest:G4} per example), ") +
+                string.Create(CultureInfo.InvariantCulture, $"more than a plan can hold ({int.MaxValue:N0} in total). Use a smaller budget, or costs per batch of examples (e.g. per 1,000)."));
         }
 
         // The slice's objective term at x acquired examples (same formula as AcquisitionProblem.SliceObjective).

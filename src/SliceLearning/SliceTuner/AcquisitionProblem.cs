@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace SliceLearning.SliceTuner;
 
 /// <summary>
@@ -39,7 +40,7 @@ public sealed class AcquisitionProblem
         for (int i = 0; i < count; i++)
         {
             if (!double.IsFinite(costs[i]) || costs[i] <= 0)
-                throw new SliceDataException($"Slice #{i} has cost {costs[i]}; costs must be finite and > 0.", nameof(costs), sliceName: $"#{i}");
+                throw new SliceDataException(string.Create(CultureInfo.InvariantCulture, $"Slice #{i} has cost {costs[i]}; costs must be finite and > 0."), nameof(costs), sliceName: $"#{i}");
         }
         return costs.ToArray();
     }

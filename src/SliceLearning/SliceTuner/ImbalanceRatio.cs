@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace SliceLearning.SliceTuner;
 
 /// <summary>The imbalance ratio max(sizes) / min(sizes) and the change ratio of Algorithm 2.</summary>
@@ -42,7 +43,7 @@ public static class ImbalanceRatio
         double r0 = Of(sizes), r1 = Of(sizes.Select((s, i) => s + amounts[i]).ToArray());
         double r = targetRatio;
         if (!double.IsFinite(r) || r < Math.Min(r0, r1) || r > Math.Max(r0, r1))
-            throw new ArgumentOutOfRangeException(nameof(targetRatio), targetRatio, $"The target imbalance ratio must lie between the current ratio {r0} and the ratio after the whole plan {r1}.");
+            throw new ArgumentOutOfRangeException(nameof(targetRatio), targetRatio, string.Create(CultureInfo.InvariantCulture, $"The target imbalance ratio must lie between the current ratio {r0} and the ratio after the whole plan {r1}."));
         if (r == r0) return 0;
         if (r == r1) return 1;
         double Phi(double x, out double slope, bool leftward)

@@ -70,15 +70,15 @@ public sealed class IterativeOptions
     {
         var errors = new List<string>();
         if (MinSliceSize < 1) errors.Add($"MinSliceSize must be at least 1 (a slice needs data for a loss). Got {MinSliceSize}.");
-        if (!double.IsFinite(InitialLimit) || InitialLimit <= 0) errors.Add($"InitialLimit must be finite and > 0. Got {InitialLimit}.");
+        if (!double.IsFinite(InitialLimit) || InitialLimit <= 0) errors.Add(string.Create(CultureInfo.InvariantCulture, $"InitialLimit must be finite and > 0. Got {InitialLimit}."));
         if (!Enum.IsDefined(Strategy)) errors.Add($"Strategy must be Conservative, Moderate or Aggressive. Got {Strategy}.");
         if (LimitStep is double c)
         {
-            if (!double.IsFinite(c)) errors.Add($"LimitStep must be finite. Got {c}.");
-            else if (Strategy == LimitStrategy.Moderate && c < 0) errors.Add($"LimitStep must be >= 0 for Moderate. Got {c}.");
-            else if (Strategy == LimitStrategy.Aggressive && c <= 1) errors.Add($"LimitStep must be > 1 for Aggressive. Got {c}.");
+            if (!double.IsFinite(c)) errors.Add(string.Create(CultureInfo.InvariantCulture, $"LimitStep must be finite. Got {c}."));
+            else if (Strategy == LimitStrategy.Moderate && c < 0) errors.Add(string.Create(CultureInfo.InvariantCulture, $"LimitStep must be >= 0 for Moderate. Got {c}."));
+            else if (Strategy == LimitStrategy.Aggressive && c <= 1) errors.Add(string.Create(CultureInfo.InvariantCulture, $"LimitStep must be > 1 for Aggressive. Got {c}."));
         }
-        if (!double.IsFinite(Lambda) || Lambda < 0) errors.Add($"Lambda must be finite and >= 0. Got {Lambda}.");
+        if (!double.IsFinite(Lambda) || Lambda < 0) errors.Add(string.Create(CultureInfo.InvariantCulture, $"Lambda must be finite and >= 0. Got {Lambda}."));
         if (MaxIterations < 1) errors.Add($"MaxIterations must be at least 1. Got {MaxIterations}.");
         if (!Enum.IsDefined(UnusableCurves)) errors.Add($"UnusableCurves must be Throw, AcquireNothing or PooledExponent. Got {UnusableCurves}.");
         if (errors.Count > 0)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using MathNet.Numerics.Optimization;
 
 namespace SliceLearning.SliceTuner;
@@ -21,9 +22,9 @@ public sealed record LearningCurve(double A, double B)
     internal void Validate(int slice)
     {
         if (!double.IsFinite(A) || A < 0)
-            throw new SliceDataException($"The learning curve of slice #{slice} has exponent a = {A}; it must be finite and >= 0.", "curves", sliceName: $"#{slice}");
+            throw new SliceDataException(string.Create(CultureInfo.InvariantCulture, $"The learning curve of slice #{slice} has exponent a = {A}; it must be finite and >= 0."), "curves", sliceName: $"#{slice}");
         if (!double.IsFinite(B) || B < 0)
-            throw new SliceDataException($"The learning curve of slice #{slice} has scale b = {B}; it must be finite and >= 0.", "curves", sliceName: $"#{slice}");
+            throw new SliceDataException(string.Create(CultureInfo.InvariantCulture, $"The learning curve of slice #{slice} has scale b = {B}; it must be finite and >= 0."), "curves", sliceName: $"#{slice}");
     }
 
     /// <inheritdoc />

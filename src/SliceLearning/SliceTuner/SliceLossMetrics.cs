@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace SliceLearning.SliceTuner;
 
 /// <summary>
@@ -20,7 +21,7 @@ public sealed record SliceLossMetrics(double Loss, double AverageEer, double Max
         for (int i = 0; i < sliceLosses.Count; i++)
         {
             if (!double.IsFinite(sliceLosses[i]))
-                throw new SliceDataException($"Slice #{i} has loss {sliceLosses[i]}; losses must be finite (is its validation set empty?).", nameof(sliceLosses), sliceName: $"#{i}");
+                throw new SliceDataException(string.Create(CultureInfo.InvariantCulture, $"Slice #{i} has loss {sliceLosses[i]}; losses must be finite (is its validation set empty?)."), nameof(sliceLosses), sliceName: $"#{i}");
         }
         if (!double.IsFinite(overallLoss)) throw new ArgumentOutOfRangeException(nameof(overallLoss), overallLoss, "The overall loss must be finite.");
         var gaps = sliceLosses.Select(l => Math.Abs(l - overallLoss)).ToArray();
@@ -42,7 +43,7 @@ public sealed record SliceLossMetrics(double Loss, double AverageEer, double Max
         for (int i = 0; i < sliceLosses.Count; i++)
         {
             double w = validationCounts?[i] ?? 1;
-            if (w < 0) throw new SliceDataException($"Slice #{i} has {w} validation examples.", nameof(validationCounts), sliceName: $"#{i}");
+            if (w < 0) throw new SliceDataException(string.Create(CultureInfo.InvariantCulture, $"Slice #{i} has {w} validation examples."), nameof(validationCounts), sliceName: $"#{i}");
             total += w * sliceLosses[i];
             weight += w;
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace SliceLearning.Training;
 
 /// <summary>
@@ -25,14 +26,14 @@ public sealed class LearningRateSchedule
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(everyEpochs, 1);
         if (!(gamma > 0) || double.IsInfinity(gamma)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "gamma must be a positive finite number.");
-        return new($"step({everyEpochs}, {gamma})", (epoch, _, lr) => lr * Math.Pow(gamma, epoch / everyEpochs));
+        return new(string.Create(CultureInfo.InvariantCulture, $"step({everyEpochs}, {gamma})"), (epoch, _, lr) => lr * Math.Pow(gamma, epoch / everyEpochs));
     }
 
     /// <summary>Multiplies the rate by <paramref name="gamma"/> every epoch.</summary>
     public static LearningRateSchedule Exponential(double gamma)
     {
         if (!(gamma > 0) || double.IsInfinity(gamma)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "gamma must be a positive finite number.");
-        return new($"exponential({gamma})", (epoch, _, lr) => lr * Math.Pow(gamma, epoch));
+        return new(string.Create(CultureInfo.InvariantCulture, $"exponential({gamma})"), (epoch, _, lr) => lr * Math.Pow(gamma, epoch));
     }
 
     /// <summary>
@@ -43,7 +44,7 @@ public sealed class LearningRateSchedule
     public static LearningRateSchedule Cosine(double minimum = 0)
     {
         if (!(minimum >= 0) || double.IsInfinity(minimum)) throw new ArgumentOutOfRangeException(nameof(minimum), minimum, "The minimum rate must be a finite number >= 0.");
-        return new($"cosine({minimum})", (epoch, epochs, lr) =>
+        return new(string.Create(CultureInfo.InvariantCulture, $"cosine({minimum})"), (epoch, epochs, lr) =>
             minimum + (lr - minimum) * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs)));
     }
 
@@ -61,7 +62,7 @@ public sealed class LearningRateSchedule
     {
         double rate = _rate(epoch, epochs, baseRate);
         if (!(rate > 0) || double.IsInfinity(rate))
-            throw new InvalidOperationException($"The learning-rate schedule '{Name}' gave {rate} for epoch {epoch}; rates must be positive and finite.");
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The learning-rate schedule '{Name}' gave {rate} for epoch {epoch}; rates must be positive and finite."));
         return rate;
     }
 

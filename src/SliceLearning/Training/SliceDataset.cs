@@ -1,3 +1,4 @@
+using System.Globalization;
 using SliceLearning.Runtime;
 using SliceLearning.Slicing;
 using TorchSharp;
@@ -159,6 +160,6 @@ public sealed class SliceDataset : IDisposable
         var rowValues = features[row].reshape(-1);
         long col = rowValues.isfinite().logical_not().nonzero()[0, 0].item<long>();
         float value = rowValues[col].item<float>();
-        throw new SliceDataException($"Feature {col} of row {row} is {value}; features must be finite numbers.", "features", row: row);
+        throw new SliceDataException(string.Create(CultureInfo.InvariantCulture, $"Feature {col} of row {row} is {value}; features must be finite numbers."), "features", row: row);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SliceLearning.Discovery;
 using SliceLearning.Evaluation;
 using SliceLearning.Slicing;
@@ -171,7 +172,7 @@ public sealed class SliceWorkflowOptions
         if (EarlyStoppingPatience < 0) problems.Add($"{nameof(EarlyStoppingPatience)} must be 0 (off) or positive. Got {EarlyStoppingPatience}.");
         if (!Enum.IsDefined(RankingMetric)) problems.Add($"{nameof(RankingMetric)} {RankingMetric} is not defined.");
         if (BootstrapResamples < 0) problems.Add($"{nameof(BootstrapResamples)} must be 0 (no intervals) or positive. Got {BootstrapResamples}.");
-        if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1)) problems.Add($"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}.");
+        if (!(ConfidenceLevel > 0 && ConfidenceLevel < 1)) problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(ConfidenceLevel)} must be in (0, 1). Got {ConfidenceLevel}."));
         if (WeakSliceCount < 0) problems.Add($"{nameof(WeakSliceCount)} must be 0 or more. Got {WeakSliceCount}.");
         if (DiscoveredSlicesForTraining < 0) problems.Add($"{nameof(DiscoveredSlicesForTraining)} must be 0 or more. Got {DiscoveredSlicesForTraining}.");
         if (ExpertSize is < 1) problems.Add($"{nameof(ExpertSize)} must be null or at least 1. Got {ExpertSize}.");
@@ -181,8 +182,8 @@ public sealed class SliceWorkflowOptions
             try { Discovery.Validate(); }
             catch (ArgumentException e) { problems.Add($"{nameof(Discovery)}: {e.Message}"); }
         }
-        if (Budget < 0) problems.Add($"{nameof(Budget)} must be 0 or more. Got {Budget}.");
-        if (!(Lambda >= 0) || double.IsInfinity(Lambda)) problems.Add($"{nameof(Lambda)} must be a finite number, 0 or more. Got {Lambda}.");
+        if (Budget < 0) problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(Budget)} must be 0 or more. Got {Budget}."));
+        if (!(Lambda >= 0) || double.IsInfinity(Lambda)) problems.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(Lambda)} must be a finite number, 0 or more. Got {Lambda}."));
         if (CurvePoints < 3) problems.Add($"{nameof(CurvePoints)} must be at least 3 (a curve has two parameters). Got {CurvePoints}.");
         if (CurveRepeats < 1) problems.Add($"{nameof(CurveRepeats)} must be at least 1. Got {CurveRepeats}.");
         if (EvaluationRepeats < 1) problems.Add($"{nameof(EvaluationRepeats)} must be at least 1. Got {EvaluationRepeats}.");

@@ -32,6 +32,58 @@ public sealed class SliceTunerSampleTests
     }
 
     [Fact]
+    public async Task Sample_EqualFinalSizes_AreTrainedOnce()
+    {
+        // Basic setting: Water filling buys the same amounts as Uniform, so its data are the same and
+        // its final models are not trained again (2 final trainings each for Original and Uniform).
+        var output = new StringWriter();
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "basic", "--methods", "Original,Uniform,Water filling", "--final-runs", "2"], output);
+        string text = output.ToString();
+        Assert.True(code == 0, text);
+        Assert.Contains("Total: 4 trainings", text);
+        Assert.Contains("mean of 2 training(s) per method and seed", text);
+    }
+
+    [Fact]
+    public async Task OracleStudy_TrainsEveryShare_AndSplitsTheBudgetBetweenHardAndEasyClasses()
+    {
+        var output = new StringWriter();
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "basic", "--study", "oracle", "--seeds", "2", "--hard-shares", "0,0.5,1", "--workers", "2"], output);
+        string text = output.ToString();
+        Assert.True(code == 0, text);
+        // --tiny: budget 60 over 5 hard and 5 easy classes.
+        Assert.Matches(@"│ 0\.00\s+│ 0 / 12\s", text);
+        Assert.Matches(@"│ 0\.50\s+│ 6 / 6\s", text);
+        Assert.Matches(@"│ 1\.00\s+│ 12 / 0\s", text);
+        Assert.Contains("Total: 6 trainings", text);   // 2 seeds x 3 shares x 1 training
+    }
+
+    [Fact]
+    public async Task FitErrorStudy_FitsEverySubsetOfPointsAndRepeats()
+    {
+        var output = new StringWriter();
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "basic", "--study", "fit-error", "--points", "5", "--repeats", "2", "--final-runs", "2"], output);
+        string text = output.ToString();
+        Assert.True(code == 0, text);
+        Assert.Contains("target = sizes + uniform share of 60 (11, 11,", text);
+        // K in {3, 5} x R in {1, 2}; R = 1 has 2 combinations of the repeats, R = 2 one: 10 slices each.
+        Assert.Matches(@"│ 3\s+│ 1 │ 3\s+│ 20 ", text);
+        Assert.Matches(@"│ 5\s+│ 2 │ 10\s+│ 10 ", text);
+        Assert.Contains("Total: 12 trainings", text);   // 5 points x 2 repeats + 2 at the target
+    }
+
+    [Theory]
+    [InlineData("--study", "nope", "Unknown --study nope")]
+    [InlineData("--hard-shares", "0,1.5", "--hard-shares must be values in [0, 1]")]
+    [InlineData("--final-runs", "0", "--final-runs must be at least 1")]
+    public async Task Sample_BadStudyOptions_FailWithAClearMessage(string option, string value, string message)
+    {
+        var output = new StringWriter();
+        Assert.Equal(1, await Experiment.RunAsync([option, value], output));
+        Assert.Contains(message, output.ToString());
+    }
+
+    [Fact]
     public async Task Sample_UnknownSetting_FailsWithTheOptionsList()
     {
         var output = new StringWriter();
