@@ -184,7 +184,7 @@ public static class Experiment
                         var d = results[t].Zip(results[b], (x, y) => f(x) - f(y)).ToArray();
                         var (mean, half) = MeanCi(d);
                         string mark = mean + half < 0 ? " (lower)" : mean - half > 0 ? " (higher)" : "";
-                        return $"{mean:+0.000;-0.000} [{mean - half:+0.000;-0.000}, {mean + half:+0.000;-0.000}]{mark}";
+                        return $"{Signed(mean)} [{Signed(mean - half)}, {Signed(mean + half)}]{mark}";
                     }
                     paired.AddRow(Markup.Escape($"{t} - {b}"), Markup.Escape(Ci(x => x.Metrics.Loss)), Markup.Escape(Ci(x => x.Metrics.AverageEer)), Markup.Escape(Ci(x => x.Metrics.MaxEer)));
                 }
@@ -224,6 +224,13 @@ public static class Experiment
         double[] t = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262];
         double q = d.Length - 2 < t.Length ? t[d.Length - 2] : 1.96;
         return (mean, q * Std(d) / Math.Sqrt(d.Length));
+    }
+
+    /// <summary>A signed value with 3 decimals; a value that rounds to zero prints as +0.000 (not "-+0.000").</summary>
+    internal static string Signed(double value)
+    {
+        double rounded = Math.Round(value, 3) + 0.0;   // + 0.0 turns -0 into +0
+        return rounded.ToString("+0.000;-0.000;+0.000", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     internal static double Median(IEnumerable<double> values)

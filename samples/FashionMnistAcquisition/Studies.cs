@@ -62,9 +62,9 @@ public static class Studies
             var fit = LearningCurveFitter.Fit(Average(raw, c, Enumerable.Range(0, o.Repeats).ToArray(), Enumerable.Range(0, o.Points).ToArray()));
             double drop = truth[c] - baseRuns[c].Average();
             perSlice.AddRow(bench.ClassNames[c], $"{sizes[c]} → {target[c]}", $"{baseRuns[c].Average():F3} ± {Experiment.Std(baseRuns[c]):F3}", $"{truth[c]:F3} ± {truthSd[c]:F3}",
-                $"{drop:+0.000;-0.000}", $"{Experiment.Std(baseRuns[c]) / Math.Abs(drop):F2}",
+                Experiment.Signed(drop), $"{Experiment.Std(baseRuns[c]) / Math.Abs(drop):F2}",
                 fit.Parameters is { } p ? $"{p.A:F3}, {p.B:F2}, {fit.RSquared:F2}{(fit.IsUsable ? "" : $" ({fit.Status})")}" : fit.Status.ToString(),
-                fit.Curve is { } curve ? $"{curve.Loss(target[c]) - curve.Loss(sizes[c]):+0.000;-0.000}" : "-");
+                fit.Curve is { } curve ? Experiment.Signed(curve.Loss(target[c]) - curve.Loss(sizes[c])) : "-");
         }
         console.Write(perSlice);
 
@@ -149,7 +149,7 @@ public static class Studies
             {
                 var d = r.Zip(results[reference], (x, y) => g(x) - g(y)).ToArray();
                 var (mean, half) = Experiment.MeanCi(d);
-                return $"{mean:+0.000;-0.000} [{mean - half:+0.000;-0.000}, {mean + half:+0.000;-0.000}]";
+                return $"{Experiment.Signed(mean)} [{Experiment.Signed(mean - half)}, {Experiment.Signed(mean + half)}]";
             }
             table.AddRow($"{f:F2}", $"{a[hard[0]]} / {a[easy[0]]}", Cell(m => m.Loss), Cell(m => m.AverageEer), Cell(m => m.MaxEer), Markup.Escape(Ci(m => m.Loss)), Markup.Escape(Ci(m => m.AverageEer)));
         }

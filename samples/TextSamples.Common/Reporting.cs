@@ -38,8 +38,11 @@ public static class Reporting
         var sb = new StringBuilder();
         var first = r.SramVsVanilla.OrderBy(kv => kv.Key).Select(kv => kv.Value).FirstOrDefault();
         Metric metric = Enum.Parse<Metric>(r.MetricName);
-        sb.AppendLine($"| Slice | Test support | {string.Join(" | ", methods)} | SRAM − VANILLA (seed {r.SramVsVanilla.Keys.DefaultIfEmpty(0).Min()}), 95% paired CI |");
-        sb.AppendLine($"| --- | ---: | {string.Join(" | ", methods.Select(_ => "---:"))} | --- |");
+        int pairedSeeds = r.Trials.Where(t => t.Method == "SRAM").Select(t => t.Seed).Intersect(r.Trials.Where(t => t.Method == "VANILLA").Select(t => t.Seed)).Count();
+        bool overSeeds = pairedSeeds >= 2;
+        string seedColumn = overSeeds ? $" SRAM − VANILLA, mean over {pairedSeeds} seeds [95% t-interval] |" : "";
+        sb.AppendLine($"| Slice | Test support | {string.Join(" | ", methods)} | SRAM − VANILLA (seed {r.SramVsVanilla.Keys.DefaultIfEmpty(0).Min()}), 95% paired CI |{seedColumn}");
+        sb.AppendLine($"| --- | ---: | {string.Join(" | ", methods.Select(_ => "---:"))} | --- |{(overSeeds ? " --- |" : "")}");
         foreach (var name in r.SliceNames)
         {
             var cells = methods.Select(m => F(r.Trials.Where(t => t.Method == m).Select(t => t.Slice[name] * 100).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average()));
@@ -53,9 +56,41 @@ public static class Reporting
                     ci += $" [{Signed(c.Lower * 100)}, {Signed(c.Upper * 100)}]{(lift.IsSignificant(metric) ? " *" : "")}";
                 }
             }
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.TestSupport[name]} | {string.Join(" | ", cells)} | {ci} |");
+            string seeds = "";
+            if (overSeeds)
+            {
+                var d = SeedDifference(r, name);
+                seeds = d is { } x ? $" {Signed(x.Mean)} [{Signed(x.Lower)}, {Signed(x.Upper)}]{(x.Lower > 0 || x.Upper < 0 ? " *" : "")} |" : " – |";
+            }
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {r.TestSupport[name]} | {string.Join(" | ", cells)} | {ci} |{seeds}");
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// SRAM − VANILLA on <paramref name="slice"/> × 100, paired by seed: the mean over the seeds both ran and
+    /// its 95% Student-t interval (n − 1 degrees of freedom); null with fewer than 2 finite pairs.
+    /// </summary>
+    public static (double Mean, double Lower, double Upper)? SeedDifference(ExperimentResult r, string slice)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var vanilla = r.Trials.Where(t => t.Method == "VANILLA").ToDictionary(t => t.Seed);
+        var d = r.Trials.Where(t => t.Method == "SRAM" && vanilla.ContainsKey(t.Seed))
+            .Select(t => (t.Slice[slice] - vanilla[t.Seed].Slice[slice]) * 100).Where(double.IsFinite).ToArray();
+        if (d.Length < 2) return null;
+        double mean = d.Average();
+        double sd = Math.Sqrt(d.Sum(v => (v - mean) * (v - mean)) / (d.Length - 1));
+        double half = StudentT975(d.Length - 1) * sd / Math.Sqrt(d.Length);
+        return (mean, mean - half, mean + half);
+    }
+
+    /// <summary>The 0.975 quantile of Student's t with <paramref name="df"/> degrees of freedom (1.96 beyond 30).</summary>
+    public static double StudentT975(int df)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(df, 1);
+        double[] table = { 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+            2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042 };
+        return df <= table.Length ? table[df - 1] : 1.96;
     }
 
     public static void Print(ExperimentResult r, IAnsiConsole console)
@@ -93,7 +128,9 @@ public static class Reporting
             r.CacheSeconds,
             r.FullModelParameters,
             Summary = r.Summary,
-            Trials = r.Trials.Select(t => new { t.Method, t.Seed, t.Parameters, t.Overall, t.OverallF1, t.OverallMcc, Slices = t.Slice.ToDictionary(kv => kv.Key, kv => double.IsFinite(kv.Value) ? kv.Value : (double?)null), t.TrainSeconds, t.ExamplesPerSecond, t.SecondsPerStep, t.Note }),
+            Trials = r.Trials.Select(t => new { t.Method, t.Seed, t.Parameters, t.Overall, t.OverallF1, t.OverallMcc, Slices = t.Slice.ToDictionary(kv => kv.Key, kv => double.IsFinite(kv.Value) ? kv.Value : (double?)null), t.TrainSeconds, t.WarmStartSeconds, t.ExamplesPerSecond, t.SecondsPerStep, t.Note, t.Sram, t.Trace }),
+            SramMinusVanillaOverSeeds = r.SliceNames.Select(n => (Name: n, D: SeedDifference(r, n))).Where(x => x.D is not null)
+                .ToDictionary(x => x.Name, x => new { x.D!.Value.Mean, x.D.Value.Lower, x.D.Value.Upper }),
             TestSupport = r.TestSupport,
         };
         File.WriteAllText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

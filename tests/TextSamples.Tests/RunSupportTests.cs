@@ -128,3 +128,32 @@ public class HeadTransferTests
         Assert.Contains("has no parameter", missing.Message);
     }
 }
+
+/// <summary>The across-seed SRAM − VANILLA interval of the slice table.</summary>
+public class SeedDifferenceTests
+{
+    private static TrialResult Trial(string method, int seed, double score) =>
+        new(method, seed, 1, score, score, score, new Dictionary<string, double> { ["base"] = score, ["a"] = double.NaN }, 1, 1, 1, 1, null);
+
+    [Fact]
+    public void MeanAndStudentIntervalOverSeedsAreHandComputed()
+    {
+        // Differences 0.01, 0.02, 0.03 (× 100: 1, 2, 3): mean 2, sd 1, t(2) = 4.303, half width 4.303 / sqrt(3) = 2.4843.
+        var trials = new[]
+        {
+            Trial("VANILLA", 1, 0.50), Trial("SRAM", 1, 0.51), Trial("VANILLA", 2, 0.40), Trial("SRAM", 2, 0.42),
+            Trial("VANILLA", 3, 0.30), Trial("SRAM", 3, 0.33), Trial("SRAM", 4, 0.90),
+        };
+        var r = new ExperimentResult("t", "Mcc", trials, Array.Empty<SummaryRow>(), new Dictionary<int, SliceLearning.Evaluation.SliceComparison>(),
+            new[] { "base", "a" }, new Dictionary<string, int> { ["base"] = 3, ["a"] = 0 }, 0, 1);
+        var d = Reporting.SeedDifference(r, "base");
+        Assert.NotNull(d);
+        Assert.Equal(2.0, d!.Value.Mean, 9);
+        Assert.Equal(2.0 - 4.303 / Math.Sqrt(3), d.Value.Lower, 9);
+        Assert.Equal(2.0 + 4.303 / Math.Sqrt(3), d.Value.Upper, 9);
+        Assert.Null(Reporting.SeedDifference(r, "a"));
+        Assert.Equal(12.706, Reporting.StudentT975(1));
+        Assert.Equal(2.776, Reporting.StudentT975(4));
+        Assert.Equal(1.96, Reporting.StudentT975(100));
+    }
+}
