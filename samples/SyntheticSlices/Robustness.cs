@@ -27,7 +27,7 @@ internal sealed record RobustnessSettings(
 /// <summary>
 /// One method of the suite: VANILLA, HPS, or SRAM with options. "SRAM" is the library's defaults;
 /// "SRAM-paper" the paper's attention; "SRAM[key=value,...]" sets attention=, backprop=, T=, h=,
-/// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), clip= (trainer gradient clipping) on top of the defaults.
+/// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), indnorm= (IndicatorLossNormalization), clip= (trainer gradient clipping) on top of the defaults.
 /// </summary>
 internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOptions>? Configure, double? Clip)
 {
@@ -61,8 +61,9 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
                 "headnorm" => o => o.SliceHeadNormalization = Enum.Parse<SliceHeadNormalization>(value, ignoreCase: true),
                 "members" => o => o.SliceHeadMembership = Enum.Parse<SliceHeadMembership>(value, ignoreCase: true),
                 "bgrad" => o => o.SliceGradientScale = Number(),
+                "indnorm" => o => o.IndicatorLossNormalization = Enum.Parse<IndicatorLossNormalization>(value, ignoreCase: true),
                 "clip" => _ => { },
-                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, clip)."),
+                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, indnorm, clip)."),
             };
             if (key == "clip") clip = Number();
             configure = o => { previous(o); step(o); };
@@ -177,7 +178,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
         {
             "VANILLA" => VanillaModel.Create(Lab.Backbone(Width), Width, 2),
             "HPS" => HardParameterSharingModel.Create(Lab.Backbone(Width), Width, 2, names),
-            _ => SliceAwareModel.Create(Lab.Backbone(Width), Width, 2, names, o => { o.ExpertSize = Width; method.Configure?.Invoke(o); }),
+            _ => SliceAwareModel.Create(Lab.Backbone(Width), Width, 2, names, method.Configure),
         };
         var sram = model as SliceAwareModel;
         double[]? lossFirst = null, lossLast = null;
@@ -353,7 +354,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             }
         }
         foreach (var task in settings.Tasks) scores.Notes.Add($"{task}: {Describe(task)}.");
-        scores.Notes.Add($"Protocol: backbone Linear(2,13)-ReLU-Linear(13,13)-ReLU, h = 13, Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {settings.BatchSize}, {settings.Epochs} epochs, no validation, last epoch scored; {settings.TrainSize} training and {settings.TestSize} test points per seed; VANILLA does not see SFs, so it is trained once per seed (k = -).");
+        scores.Notes.Add($"Protocol: backbone Linear(2,13)-ReLU-Linear(13,13)-ReLU, h = 13 (the library default h = d), Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {settings.BatchSize}, {settings.Epochs} epochs, no validation, last epoch scored; {settings.TrainSize} training and {settings.TestSize} test points per seed; VANILLA does not see SFs, so it is trained once per seed (k = -).");
         routing.Notes.Add("own attn: mean attention weight on slice j's expert, for slice j's true members and for every other test point; expert acc: slice j's expert's own prediction (shared slice head) on its members; Explain top: share of members whose largest attention weight is on slice j; loss terms on the first 2,000 training rows, unweighted.");
         return new[] { scores, routing };
     }

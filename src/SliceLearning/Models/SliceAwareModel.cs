@@ -198,9 +198,9 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
                 : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
-        // Summed over the m slices, averaged over the B examples (the paper's sum over slices): each
-        // indicator head's gradient does not shrink as more slices are added.
-        var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), rows);
+        // Averaged over the B examples; summed over the m slices (the paper's sum) or averaged over them.
+        long indicatorDivisor = _options.IndicatorLossNormalization == IndicatorLossNormalization.MeanOverSlices ? rows * mask.shape[1] : rows;
+        var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), indicatorDivisor);
 
         // A weight of 1 (the default) costs no op.
         var total = ScalarMath.Add(ScalarMath.Add(Weighted(_options.PredictionLossWeight, prediction),

@@ -52,6 +52,7 @@ public sealed class SliceAwareModelTests
             o.IndicatorLossWeight = double.NaN;
             o.SliceGradientScale = 1.5;
             o.SliceHeadMembership = (SliceHeadMembership)7;
+            o.IndicatorLossNormalization = (IndicatorLossNormalization)9;
         }));
         Assert.Contains("Invalid SliceAwareOptions", ex.Message);
         Assert.Contains("ExpertSize must be at least 1 (or null for the backbone width). Got 0.", ex.Message);
@@ -59,6 +60,7 @@ public sealed class SliceAwareModelTests
         Assert.Contains("IndicatorLossWeight must be a finite number >= 0. Got NaN.", ex.Message);
         Assert.Contains("SliceGradientScale must be a number in [0, 1]. Got 1.5.", ex.Message);
         Assert.Contains("SliceHeadMembership must be one of SfMembers, SfTimesIndicator, Indicator. Got 7.", ex.Message);
+        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices. Got 9.", ex.Message);
         Assert.Throws<ArgumentException>(() => NewModel(configure: o => o.SliceGradientScale = double.NaN));
         var defaults = new SliceAwareOptions();
         Assert.Null(defaults.ExpertSize);
@@ -109,7 +111,7 @@ public sealed class SliceAwareModelTests
             {
                 double s = q[4 * i + j];
                 double t = mask[4 * i + j];
-                ind += (Math.Max(s, 0) - s * t + Math.Log(1 + Math.Exp(-Math.Abs(s)))) / 6;   // BCE, summed over slices, mean over rows
+                ind += (Math.Max(s, 0) - s * t + Math.Log(1 + Math.Exp(-Math.Abs(s)))) / 6;   // BCE summed over slices, mean over rows
                 if (t == 1)
                 {
                     head += Ce(p[8 * i + 2 * j], p[8 * i + 2 * j + 1], labels[i]);
@@ -122,8 +124,12 @@ public sealed class SliceAwareModelTests
         Assert.Equal(11, terms.MemberPairs.item<float>());
         Assert.Equal(pred, terms.Prediction.item<float>(), 4);
         Assert.Equal(head, terms.SliceHead.item<float>(), 4);
+        ind /= 4;   // the default: averaged over the m = 4 slices
         Assert.Equal(ind, terms.Indicator.item<float>(), 4);
         Assert.Equal(0.5 * pred + 2 * head + 3 * ind, terms.Total.item<float>(), 4);
+        using var summed = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.SumOverSlices);
+        using var summedTerms = summed.LossTerms(x, y, membership);
+        Assert.Equal(4 * ind, summedTerms.Indicator.item<float>(), 4);   // same seed, same weights: the paper's sum
 
         static double Ce(double l0, double l1, long label)
         {
