@@ -141,32 +141,14 @@ public class SramStepBenchmarks : IDisposable
         double cpu = ThreadCpuMicrosecondsPerStep();
         string line = string.Create(CultureInfo.InvariantCulture, $"{Model},{K},{Width},{parameters},{ExpertMacs},{hwm},{cpu:F1}{Environment.NewLine}");
         File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-step-extra.csv"), line);
-        _optimizer.Dispose();
-        _model.Dispose();
-        _x.Dispose(); _y.Dispose(); _membership.Dispose();
+        Dispose();
     }
 
     /// <summary>
     /// CPU time of this thread per step (libtorch runs on the calling thread with one CPU thread):
-    /// unlike wall time it does not count the time other processes hold the shared cores. Median
-    /// of 5 blocks of about 0.2 s each.
+    /// unlike wall time it does not count the time other processes hold the shared cores.
     /// </summary>
-    private double ThreadCpuMicrosecondsPerStep()
-    {
-        double start = ThreadCpuMicroseconds();
-        Step();
-        double one = Math.Max(1, ThreadCpuMicroseconds() - start);
-        int steps = (int)Math.Clamp(200_000 / one, 1, 2000);
-        var blocks = new double[5];
-        for (int b = 0; b < blocks.Length; b++)
-        {
-            double t0 = ThreadCpuMicroseconds();
-            for (int i = 0; i < steps; i++) Step();
-            blocks[b] = (ThreadCpuMicroseconds() - t0) / steps;
-        }
-        Array.Sort(blocks);
-        return blocks[2];
-    }
+    private double ThreadCpuMicrosecondsPerStep() => Measure(Step);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec

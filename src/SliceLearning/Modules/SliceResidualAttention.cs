@@ -143,7 +143,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         return frozen.add(z.sub(frozen), s);
     }
 
-    /// <summary>The slice expert representations R [B, m, h] for z [B, d] (not needed by <see cref="forward"/>).</summary>
+    /// <summary>The slice expert representations R [B, m, h] for z [B, d].</summary>
     public Tensor ExpertRepresentations(Tensor input) => expert_projections.call(input);
 
     /// <summary>The shared slice prediction head g, <c>Linear(h, C)</c>.</summary>
