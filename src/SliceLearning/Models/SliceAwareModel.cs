@@ -25,7 +25,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         this.backbone = backbone;
         _options = options;
         ExpertSize = options.ExpertSize ?? backboneWidth;
-        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale);
+        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale,
+            expertForm: options.ExpertForm, expertDropout: options.ExpertDropout);
         RegisterComponents();
     }
 
@@ -48,7 +49,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var names = CheckSliceNames(sliceNames);
         var options = new SliceAwareOptions();
         configure?.Invoke(options);
-        options.Validate();
+        options.Validate(backboneWidth);
         return new SliceAwareModel(backbone, backboneWidth, numClasses, names, options.Clone());
     }
 
@@ -205,6 +206,12 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         // A weight of 1 (the default) costs no op.
         var total = ScalarMath.Add(ScalarMath.Add(Weighted(_options.PredictionLossWeight, prediction),
             Weighted(_options.SliceHeadLossWeight, sliceHead)), Weighted(_options.IndicatorLossWeight, indicator));
+        if (_options.ExpertWeightDecay > 0)
+        {
+            // λ/2 · Σ W² over the expert weights [m, d, h]: its gradient is λ·W.
+            var weight = sram.ExpertProjections.Weight;
+            total = ScalarMath.Add(total, ScalarMath.Mul(weight.mul(weight).sum(), _options.ExpertWeightDecay / 2));
+        }
         logits = scope.MoveToOuter(output.Logits.alias());
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));
