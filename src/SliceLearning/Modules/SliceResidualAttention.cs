@@ -32,6 +32,11 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// reaches the input z (and so the backbone); the heads themselves get their full gradient. 1 (the
     /// default) is plain back-propagation. The forward values do not change.
     /// </param>
+    /// <param name="indicatorGradientScale">
+    /// The share in [0, 1] of the gradient of the indicator logits Q alone that reaches z, on top of
+    /// <paramref name="sliceGradientScale"/> (the two multiply). 1 (the default) is plain back-propagation;
+    /// 0 lets the indicator heads learn from z without shaping it.
+    /// </param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
     /// <param name="expertForm">The paper's projections, or residual experts around z (h = d; see <see cref="ExpertForm"/>).</param>
@@ -39,7 +44,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
         AttentionVariant attention = AttentionVariant.LearnedOdds, double temperature = 1.0,
         AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, double sliceGradientScale = 1.0,
-        Device? device = null, ScalarType? dtype = null,
+        double indicatorGradientScale = 1.0, Device? device = null, ScalarType? dtype = null,
         ExpertForm expertForm = ExpertForm.Projection, double expertDropout = 0.0)
         : base(nameof(SliceResidualAttention))
     {
@@ -60,6 +65,9 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             throw new ArgumentOutOfRangeException(nameof(backpropagation), backpropagation, "Unknown attention backpropagation.");
         if (!(sliceGradientScale >= 0 && sliceGradientScale <= 1))
             throw new ArgumentOutOfRangeException(nameof(sliceGradientScale), sliceGradientScale, "The slice gradient scale must be in [0, 1].");
+        if (!(indicatorGradientScale >= 0 && indicatorGradientScale <= 1))
+            throw new ArgumentOutOfRangeException(nameof(indicatorGradientScale), indicatorGradientScale, "The indicator gradient scale must be in [0, 1].");
+        IndicatorGradientScale = indicatorGradientScale;
         SliceCount = sliceCount;
         SliceGradientScale = sliceGradientScale;
         InputWidth = inputWidth;
@@ -103,6 +111,9 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <summary>The share of the gradient of Q and P that reaches the input z (see the constructor).</summary>
     public double SliceGradientScale { get; }
 
+    /// <summary>The share of the gradient of Q alone that reaches the input z, on top of <see cref="SliceGradientScale"/> (see the constructor).</summary>
+    public double IndicatorGradientScale { get; }
+
     /// <summary>The dropout probability on the experts' own part while training (0: none).</summary>
     public double ExpertDropout { get; }
 
@@ -118,7 +129,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         using var scope = NewDisposeScope();
         // z with its gradient scaled: the same values, a share of the gradient of Q and P into the backbone.
         var zSlices = ScaleGradient(input, SliceGradientScale);
-        var q = indicator_heads.call(zSlices);                                  // Q [B, m]
+        var q = indicator_heads.call(IndicatorGradientScale == 1.0 ? zSlices : ScaleGradient(zSlices, IndicatorGradientScale)); // Q [B, m]
         var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
         Tensor p, a, zPrime;
         bool dropping = ExpertDropout > 0 && training;
