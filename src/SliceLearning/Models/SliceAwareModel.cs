@@ -4,6 +4,7 @@ using SliceLearning.Runtime;
 using SliceLearning.Training.DataParallel;
 using SliceLearning.Slicing;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SliceLearning.Models;
@@ -18,6 +19,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     private readonly nn.Module<Tensor, Tensor> backbone;
     private readonly SliceResidualAttention sram;
     private readonly SliceAwareOptions _options;
+    // LossBalancing.LearnedUncertainty only: s_t for the prediction, slice-head and indicator terms.
+    private readonly Parameter? loss_log_variance;
 
     private SliceAwareModel(nn.Module<Tensor, Tensor> backbone, long backboneWidth, int numClasses, string[] sliceNames, SliceAwareOptions options)
         : base(nameof(SliceAwareModel), backboneWidth, numClasses, sliceNames)
@@ -25,7 +28,10 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         this.backbone = backbone;
         _options = options;
         ExpertSize = options.ExpertSize ?? backboneWidth;
-        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale);
+        sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale,
+            options.IndicatorGradientScale);
+        if (options.LossBalancing == LossBalancing.LearnedUncertainty)
+            loss_log_variance = new Parameter(zeros(new long[] { 3 }));
         RegisterComponents();
     }
 
@@ -201,13 +207,23 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
                 : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
-        // Averaged over the B examples; summed over the m slices (the paper's sum) or averaged over them.
-        long indicatorDivisor = _options.IndicatorLossNormalization == IndicatorLossNormalization.MeanOverSlices ? rows * mask.shape[1] : rows;
+        // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, or the sum over √m.
+        long m = mask.shape[1];
+        double indicatorDivisor = _options.IndicatorLossNormalization switch
+        {
+            IndicatorLossNormalization.MeanOverSlices => (double)rows * m,
+            IndicatorLossNormalization.RootOverSlices => rows * Math.Sqrt(m),
+            _ => rows,
+        };
         var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), indicatorDivisor);
 
         // A weight of 1 (the default) costs no op.
-        var total = ScalarMath.Add(ScalarMath.Add(Weighted(_options.PredictionLossWeight, prediction),
-            Weighted(_options.SliceHeadLossWeight, sliceHead)), Weighted(_options.IndicatorLossWeight, indicator));
+        var weightedPrediction = Weighted(_options.PredictionLossWeight, prediction);
+        var weightedHead = Weighted(_options.SliceHeadLossWeight, sliceHead);
+        var weightedIndicator = Weighted(_options.IndicatorLossWeight, indicator);
+        var total = loss_log_variance is null
+            ? ScalarMath.Add(ScalarMath.Add(weightedPrediction, weightedHead), weightedIndicator)
+            : Balanced(loss_log_variance, new[] { weightedPrediction, weightedHead, weightedIndicator }, (double)b / rows);
         logits = scope.MoveToOuter(output.Logits);
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));
@@ -273,6 +289,22 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var soft = _options.SliceHeadMembership == SliceHeadMembership.SfTimesIndicator ? probability.mul(mask) : probability;
         return torch.cat(new[] { mask.narrow(1, 0, 1), soft.narrow(1, 1, mask.shape[1] - 1) }, 1);
     }
+
+    // Σ_t exp(−s_t)·L_t + s_t (Kendall et al. 2018). Under data-parallel training each rank adds its share
+    // b / rows of Σ s_t, so that the summed gradients see Σ s_t once.
+    private static Tensor Balanced(Parameter logVariance, Tensor[] terms, double rowShare)
+    {
+        var stacked = torch.stack(terms);
+        var weighted = stacked.mul(logVariance.neg().exp()).sum();
+        var regulariser = logVariance.sum();
+        return ScalarMath.Add(weighted, rowShare == 1.0 ? regulariser : ScalarMath.Mul(regulariser, rowShare));
+    }
+
+    /// <summary>
+    /// The learned log-variances s_t [3] of the prediction, slice-head and indicator terms under
+    /// <see cref="LossBalancing.LearnedUncertainty"/> (each term weighs exp(−s_t)), else null.
+    /// </summary>
+    public Parameter? LossLogVariances => loss_log_variance;
 
     private static Tensor Weighted(double weight, Tensor term) => weight == 1.0 ? term : ScalarMath.Mul(term, weight);
 

@@ -88,6 +88,22 @@ public sealed class SliceAwareOptions
     /// <value>The default value is <see cref="Models.IndicatorLossNormalization.MeanOverSlices"/>.</value>
     public IndicatorLossNormalization IndicatorLossNormalization { get; set; } = IndicatorLossNormalization.MeanOverSlices;
 
+    /// <summary>
+    /// The share in [0, 1] of the indicator loss's gradient that reaches the backbone; the indicator heads
+    /// get their full gradient and the forward pass does not change. At 0 the indicators learn from the
+    /// backbone's features without shaping them, so <see cref="IndicatorLossNormalization"/> and
+    /// <see cref="IndicatorLossWeight"/> no longer change what the backbone learns. It multiplies
+    /// <see cref="SliceGradientScale"/>, which applies to the indicator and slice-head losses together.
+    /// </summary>
+    /// <value>The default value is 1.0.</value>
+    public double IndicatorGradientScale { get; set; } = 1.0;
+
+    /// <summary>
+    /// How the three loss terms are weighted against each other (<see cref="Models.LossBalancing"/>).
+    /// </summary>
+    /// <value>The default value is <see cref="Models.LossBalancing.FixedWeights"/>.</value>
+    public LossBalancing LossBalancing { get; set; } = LossBalancing.FixedWeights;
+
     /// <summary>Checks every option; throws one exception that lists each problem.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it and its value.</exception>
     public void Validate()
@@ -109,9 +125,15 @@ public sealed class SliceAwareOptions
             problems.Add($"SliceHeadMembership must be one of {string.Join(", ", Enum.GetNames<SliceHeadMembership>())}. Got {(int)SliceHeadMembership}.");
         if (!(SliceGradientScale >= 0 && SliceGradientScale <= 1))
             problems.Add($"SliceGradientScale must be a number in [0, 1]. Got {Format(SliceGradientScale)}.");
+        if (!(IndicatorGradientScale >= 0 && IndicatorGradientScale <= 1))
+            problems.Add($"IndicatorGradientScale must be a number in [0, 1]. Got {Format(IndicatorGradientScale)}.");
+        if (!Enum.IsDefined(LossBalancing))
+            problems.Add($"LossBalancing must be one of {string.Join(", ", Enum.GetNames<LossBalancing>())}. Got {(int)LossBalancing}.");
         CheckWeight(nameof(PredictionLossWeight), PredictionLossWeight, problems);
         CheckWeight(nameof(SliceHeadLossWeight), SliceHeadLossWeight, problems);
         CheckWeight(nameof(IndicatorLossWeight), IndicatorLossWeight, problems);
+        if (LossBalancing == LossBalancing.LearnedUncertainty && !(PredictionLossWeight > 0 && SliceHeadLossWeight > 0 && IndicatorLossWeight > 0))
+            problems.Add($"LossBalancing.LearnedUncertainty needs every loss weight above 0 (a term with weight 0 would drive its log-variance down without bound). Got {Format(PredictionLossWeight)}, {Format(SliceHeadLossWeight)}, {Format(IndicatorLossWeight)}.");
         if (problems.Count > 0)
             throw new ArgumentException($"Invalid {nameof(SliceAwareOptions)}:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "- " + p)));
     }
@@ -175,4 +197,29 @@ public enum IndicatorLossNormalization
     /// indicator sum was about 11 times the prediction loss when a text encoder was fine-tuned).
     /// </summary>
     SumOverSlices,
+
+    /// <summary>
+    /// Summed over the m slices and divided by √m: m per-slice gradients in unrelated directions add up to
+    /// a vector about √m times as long as one of them, so this keeps the length of the indicators' gradient
+    /// into the backbone roughly constant as slices are added, where the sum grows it with √m and the mean
+    /// shrinks it with √m.
+    /// </summary>
+    RootOverSlices,
+}
+
+/// <summary>How the prediction, slice-head and indicator losses are weighted against each other.</summary>
+public enum LossBalancing
+{
+    /// <summary>Each normalised term times its weight option (<see cref="SliceAwareOptions.PredictionLossWeight"/> etc.), summed.</summary>
+    FixedWeights = 0,
+
+    /// <summary>
+    /// Learned uncertainty weighting (Kendall, Gal and Cipolla, CVPR 2018): the training loss is
+    /// Σ_t exp(−s_t)·w_t·L_t + s_t over the three terms, with one learned log-variance s_t per term
+    /// (starting at 0, so the first step equals <see cref="FixedWeights"/>). At its optimum exp(−s_t) =
+    /// 1 / (w_t·L_t): each term's gradient is divided by its own size, so how a term is normalised (e.g.
+    /// summed or averaged over the slices) stops mattering and the terms are balanced by how well each
+    /// is already fit.
+    /// </summary>
+    LearnedUncertainty,
 }

@@ -32,12 +32,17 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// reaches the input z (and so the backbone); the heads themselves get their full gradient. 1 (the
     /// default) is plain back-propagation. The forward values do not change.
     /// </param>
+    /// <param name="indicatorGradientScale">
+    /// The share in [0, 1] of the gradient of the indicator logits Q alone that reaches z, on top of
+    /// <paramref name="sliceGradientScale"/> (the two multiply). 1 (the default) is plain back-propagation;
+    /// 0 lets the indicator heads learn from z without shaping it.
+    /// </param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
     public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
         AttentionVariant attention = AttentionVariant.LearnedOdds, double temperature = 1.0,
         AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, double sliceGradientScale = 1.0,
-        Device? device = null, ScalarType? dtype = null)
+        double indicatorGradientScale = 1.0, Device? device = null, ScalarType? dtype = null)
         : base(nameof(SliceResidualAttention))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
@@ -52,6 +57,9 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             throw new ArgumentOutOfRangeException(nameof(backpropagation), backpropagation, "Unknown attention backpropagation.");
         if (!(sliceGradientScale >= 0 && sliceGradientScale <= 1))
             throw new ArgumentOutOfRangeException(nameof(sliceGradientScale), sliceGradientScale, "The slice gradient scale must be in [0, 1].");
+        if (!(indicatorGradientScale >= 0 && indicatorGradientScale <= 1))
+            throw new ArgumentOutOfRangeException(nameof(indicatorGradientScale), indicatorGradientScale, "The indicator gradient scale must be in [0, 1].");
+        IndicatorGradientScale = indicatorGradientScale;
         SliceCount = sliceCount;
         SliceGradientScale = sliceGradientScale;
         InputWidth = inputWidth;
@@ -95,6 +103,9 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <summary>The share of the gradient of Q and P that reaches the input z (see the constructor).</summary>
     public double SliceGradientScale { get; }
 
+    /// <summary>The share of the gradient of Q alone that reaches the input z, on top of <see cref="SliceGradientScale"/> (see the constructor).</summary>
+    public double IndicatorGradientScale { get; }
+
     /// <summary>The learned per-slice attention scores b [m − 1] of <see cref="AttentionVariant.LearnedOdds"/>, else null.</summary>
     public Parameter? SliceScores => slice_score;
 
@@ -107,7 +118,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         using var scope = NewDisposeScope();
         // z with its gradient scaled: the same values, a share of the gradient of Q and P into the backbone.
         var zSlices = ScaleGradient(input, SliceGradientScale);
-        var q = indicator_heads.call(zSlices);                                  // Q [B, m]
+        var q = indicator_heads.call(IndicatorGradientScale == 1.0 ? zSlices : ScaleGradient(zSlices, IndicatorGradientScale)); // Q [B, m]
         var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
         Tensor p, a, zPrime;
         if (expert_projections.PrefersRepresentations(input.shape[0]))

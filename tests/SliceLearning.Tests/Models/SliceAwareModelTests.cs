@@ -53,6 +53,8 @@ public sealed class SliceAwareModelTests
             o.SliceGradientScale = 1.5;
             o.SliceHeadMembership = (SliceHeadMembership)7;
             o.IndicatorLossNormalization = (IndicatorLossNormalization)9;
+            o.IndicatorGradientScale = -0.5;
+            o.LossBalancing = (LossBalancing)4;
         }));
         Assert.Contains("Invalid SliceAwareOptions", ex.Message);
         Assert.Contains("ExpertSize must be at least 1 (or null for the backbone width). Got 0.", ex.Message);
@@ -60,7 +62,12 @@ public sealed class SliceAwareModelTests
         Assert.Contains("IndicatorLossWeight must be a finite number >= 0. Got NaN.", ex.Message);
         Assert.Contains("SliceGradientScale must be a number in [0, 1]. Got 1.5.", ex.Message);
         Assert.Contains("SliceHeadMembership must be one of SfMembers, SfTimesIndicator, Indicator. Got 7.", ex.Message);
-        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices. Got 9.", ex.Message);
+        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices, RootOverSlices. Got 9.", ex.Message);
+        Assert.Contains("IndicatorGradientScale must be a number in [0, 1]. Got -0.5.", ex.Message);
+        Assert.Contains("LossBalancing must be one of FixedWeights, LearnedUncertainty. Got 4.", ex.Message);
+        var zeroWeight = Assert.Throws<ArgumentException>(() => NewModel(configure: o => { o.LossBalancing = LossBalancing.LearnedUncertainty; o.SliceHeadLossWeight = 0; }));
+        Assert.Contains("LossBalancing.LearnedUncertainty needs every loss weight above 0", zeroWeight.Message);
+        Assert.Contains("Got 1, 0, 1.", zeroWeight.Message);
         Assert.Throws<ArgumentException>(() => NewModel(configure: o => o.SliceGradientScale = double.NaN));
         var defaults = new SliceAwareOptions();
         Assert.Null(defaults.ExpertSize);
@@ -130,6 +137,9 @@ public sealed class SliceAwareModelTests
         using var summed = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.SumOverSlices);
         using var summedTerms = summed.LossTerms(x, y, membership);
         Assert.Equal(4 * ind, summedTerms.Indicator.item<float>(), 4);   // same seed, same weights: the paper's sum
+        using var root = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.RootOverSlices);
+        using var rootTerms = root.LossTerms(x, y, membership);
+        Assert.Equal(4 * ind / 2, rootTerms.Indicator.item<float>(), 4);  // the sum over √4
 
         static double Ce(double l0, double l1, long label)
         {
@@ -212,6 +222,68 @@ public sealed class SliceAwareModelTests
             else Assert.True(none[name].allclose(g, rtol: 1e-5, atol: 1e-7), name);
         }
         Assert.Contains(plain, kv => kv.Key.StartsWith("backbone", StringComparison.Ordinal) && kv.Value.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void IndicatorGradientScale_ScalesOnlyTheIndicatorLossesShareOfTheBackboneGradient()
+    {
+        // All three losses: the backbone's gradient is (full gradient) − (1 − s)·(the indicator loss's share of it);
+        // every head's gradient and every forward value are unchanged.
+        Dictionary<string, Tensor> Gradients(Action<SliceAwareOptions> configure, out float loss)
+        {
+            using var model = NewModel(configure: configure);
+            manual_seed(7);
+            using var x = randn(6, 3);
+            using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+            using var membership = Membership();
+            using var total = model.Loss(x, y, membership);
+            total.backward();
+            loss = total.item<float>();
+            return model.named_parameters().ToDictionary(t => t.name, t => t.parameter.grad!.clone());
+        }
+        var plain = Gradients(_ => { }, out float plainLoss);
+        var quarter = Gradients(o => o.IndicatorGradientScale = 0.25, out float quarterLoss);
+        var none = Gradients(o => o.IndicatorGradientScale = 0, out float noneLoss);
+        var onlyIndicator = Gradients(o => { o.PredictionLossWeight = 0; o.SliceHeadLossWeight = 0; }, out _);
+        Assert.Equal(plainLoss, quarterLoss);
+        Assert.Equal(plainLoss, noneLoss);
+        foreach (var (name, g) in plain)
+        {
+            bool backbone = name.StartsWith("backbone", StringComparison.Ordinal);
+            var indicatorShare = onlyIndicator[name];
+            Assert.True(quarter[name].allclose(backbone ? g - 0.75 * indicatorShare : g, rtol: 1e-4, atol: 1e-6), name);
+            Assert.True(none[name].allclose(backbone ? g - indicatorShare : g, rtol: 1e-4, atol: 1e-6), name);
+        }
+        Assert.Contains(onlyIndicator, kv => kv.Key.StartsWith("backbone", StringComparison.Ordinal) && kv.Value.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void LearnedUncertainty_WeighsEachTermByExpMinusItsLogVariance_PlusTheLogVariances()
+    {
+        using var fixedWeights = NewModel(configure: o => { o.SliceHeadLossWeight = 2; o.IndicatorLossWeight = 3; });
+        using var model = NewModel(configure: o => { o.LossBalancing = LossBalancing.LearnedUncertainty; o.SliceHeadLossWeight = 2; o.IndicatorLossWeight = 3; });
+        Assert.Null(fixedWeights.LossLogVariances);
+        Assert.Equal(fixedWeights.ParameterCount() + 3, model.ParameterCount());
+        Assert.Contains(model.named_parameters(), p => p.name == "loss_log_variance");
+        manual_seed(8);
+        using var x = randn(6, 3);
+        using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+        using var membership = Membership();
+        // s = 0 at the start: the same total as fixed weights (same seed, same initial weights).
+        using (var start = model.LossTerms(x, y, membership))
+        using (var reference = fixedWeights.LossTerms(x, y, membership))
+            Assert.Equal(reference.Total.item<float>(), start.Total.item<float>(), 5);
+        using (no_grad()) model.LossLogVariances!.copy_(tensor(new float[] { 0.5f, -1f, 2f }));
+        using var terms = model.LossTerms(x, y, membership);
+        double lp = terms.Prediction.item<float>(), lh = terms.SliceHead.item<float>(), li = terms.Indicator.item<float>();
+        double expected = Math.Exp(-0.5) * lp + Math.Exp(1) * 2 * lh + Math.Exp(-2) * 3 * li + (0.5 - 1 + 2);
+        Assert.Equal(expected, terms.Total.item<float>(), 4);
+        terms.Total.backward();
+        // d total / d s_t = 1 − exp(−s_t)·w_t·L_t.
+        var grad = model.LossLogVariances!.grad!.data<float>().ToArray();
+        Assert.Equal(1 - Math.Exp(-0.5) * lp, grad[0], 4);
+        Assert.Equal(1 - Math.Exp(1) * 2 * lh, grad[1], 4);
+        Assert.Equal(1 - Math.Exp(-2) * 3 * li, grad[2], 4);
     }
 
     [Fact]

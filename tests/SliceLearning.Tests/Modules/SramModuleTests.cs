@@ -186,6 +186,9 @@ public sealed class SramModuleTests
         var scale = Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 2, sliceGradientScale: -0.1));
         Assert.Equal("sliceGradientScale", scale.ParamName);
         Assert.Contains("[0, 1]", scale.Message);
+        var indicatorScale = Assert.Throws<ArgumentOutOfRangeException>(() => new SliceResidualAttention(2, 3, 3, 2, indicatorGradientScale: 1.5));
+        Assert.Equal("indicatorGradientScale", indicatorScale.ParamName);
+        Assert.Contains("[0, 1]", indicatorScale.Message);
         using var sram = new SliceResidualAttention(2, 3, 3, 2);
         using var wrong = zeros(4, 5);
         var shape = Assert.Throws<ArgumentException>(() => sram.call(wrong));
