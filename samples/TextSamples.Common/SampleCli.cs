@@ -39,7 +39,8 @@ public static class SampleCli
         var sram = new Option<string[]>("--sram-option") { Description = "Sets an SRAM option, Name=Value (e.g. ExpertSize=128, IndicatorLossWeight=0.25); repeatable. Without it SRAM uses the library's defaults.", AllowMultipleArgumentsPerToken = false };
         var warmEpochs = new Option<int>("--warm-start-epochs") { Description = "Epochs of head warm-up on the pretrained encoder's pooled output (top layers frozen) before fine-tuning, for every method but MoE; 0: none.", DefaultValueFactory = _ => 4 };
         var warmLr = new Option<double>("--warm-start-lr") { Description = "AdamW learning rate of the head warm-up.", DefaultValueFactory = _ => 1e-3 };
-        var root = new RootCommand(description) { full, seeds, firstSeed, epochs, batch, lr, top, tokens, trainLimit, testLimit, methods, output, data, threads, bootstrap, noPlots, moe, featureCache, noFeatureCache, trace, sram, warmEpochs, warmLr };
+        var headLr = new Option<double?>("--head-lr") { Description = "AdamW learning rate of the heads (and MoE's adapters) while the top layers train at --lr, as two parameter groups of one optimizer; needs --top-layers >= 1. Without it every parameter trains at --lr." };
+        var root = new RootCommand(description) { full, seeds, firstSeed, epochs, batch, lr, headLr, top, tokens, trainLimit, testLimit, methods, output, data, threads, bootstrap, noPlots, moe, featureCache, noFeatureCache, trace, sram, warmEpochs, warmLr };
         root.SetAction(parse =>
         {
             bool isFull = parse.GetValue(full);
@@ -73,7 +74,13 @@ public static class SampleCli
                 SramOptions = parse.GetValue(sram) ?? Array.Empty<string>(),
                 WarmStartEpochs = parse.GetValue(warmEpochs),
                 WarmStartLearningRate = parse.GetValue(warmLr),
+                HeadLearningRate = parse.GetValue(headLr),
             };
+            if (settings.HeadLearningRate is double h && (!(h > 0) || double.IsInfinity(h) || settings.TopLayers == 0))
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"--head-lr must be a positive finite rate and needs --top-layers >= 1 (the heads' rate while the top layers fine-tune); got --head-lr {h} with --top-layers {settings.TopLayers}."));
+                return 2;
+            }
             try
             {
                 SramSettings.Parse(settings.SramOptions);

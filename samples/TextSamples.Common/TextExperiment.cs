@@ -56,6 +56,12 @@ public sealed record ExperimentSettings
     public int WarmStartEpochs { get; init; } = 4;
     /// <summary>AdamW learning rate of the head warm-up.</summary>
     public double WarmStartLearningRate { get; init; } = 1e-3;
+    /// <summary>
+    /// When set (and <see cref="TopLayers"/> &gt; 0), the fine-tuned MiniLM layers train at <see cref="LearningRate"/> and every
+    /// other parameter (the heads, MoE's adapters) at this rate, as two parameter groups of one optimizer
+    /// (<see cref="SliceTrainer.WithParameterGroup"/>); null: every parameter at <see cref="LearningRate"/>.
+    /// </summary>
+    public double? HeadLearningRate { get; init; }
 }
 
 /// <summary>One epoch of a traced trial (<see cref="ExperimentSettings.TraceEpochs"/>).</summary>
@@ -217,7 +223,7 @@ public static class TextExperiment
             console.WriteLine($"pooled encoder output for the head warm-up: {watch.Elapsed.TotalSeconds:F1} s");
             return new SliceDataset(pooled, trainData.Labels.clone(), task.Slices.Apply(fit, ct));
         }
-        console.MarkupLine($"[grey]{Markup.Escape(task.Name)}: {fit.Length} train / {validation.Length} validation / {test.Length} test; tokenized and {lower} lower layers cached in {cacheSeconds:F1} s; {(frozen ? "encoder frozen, heads only" : $"fine-tuning the top {s.TopLayers} layer(s)")}, {s.MaxTokens} tokens, {s.Epochs} epoch(s), AdamW lr {s.LearningRate:G3}, batch {s.BatchSize}; MoE experts: {s.MoeExperts}.[/]");
+        console.MarkupLine($"[grey]{Markup.Escape(task.Name)}: {fit.Length} train / {validation.Length} validation / {test.Length} test; tokenized and {lower} lower layers cached in {cacheSeconds:F1} s; {(frozen ? "encoder frozen, heads only" : $"fine-tuning the top {s.TopLayers} layer(s)")}, {s.MaxTokens} tokens, {s.Epochs} epoch(s), AdamW lr {s.LearningRate:G3}{(s.HeadLearningRate is double h && !frozen ? $" (heads {h:G3})" : "")}, batch {s.BatchSize}; MoE experts: {s.MoeExperts}.[/]");
 
         var names = task.Slices.SliceNames;
         var sramOptions = SramSettings.Parse(s.SramOptions);
@@ -348,15 +354,24 @@ public static class TextExperiment
             return watch.Elapsed.TotalSeconds;
         }
 
-        TrainingResult Fit(ITrainableModel model, int seed, IProgress<TrainingProgress> progress) =>
-            SliceTrainer.For(model)
+        TrainingResult Fit(ITrainableModel model, int seed, IProgress<TrainingProgress> progress)
+        {
+            var trainer = SliceTrainer.For(model)
                 .WithData(trainData)
                 .WithEpochs(s.Epochs)
                 .WithBatchSize(s.BatchSize)
-                .WithOptimizer(OptimizerOptions.AdamW(s.LearningRate))
+                .WithOptimizer(OptimizerOptions.AdamW(s.HeadLearningRate is double head && !frozen ? head : s.LearningRate))
                 .WithSeed(seed)
-                .WithProgress(progress)
-                .Fit(ct);
+                .WithProgress(progress);
+            if (s.HeadLearningRate is not null && !frozen)
+            {
+                // Every copy of the pretrained top layers (one per model; MoE with TopLayers experts: one per expert and the gate) at --lr.
+                int index = 0;
+                foreach (var layers in model.Module.modules().OfType<BertTopLayers>())
+                    trainer.WithParameterGroup(index++ == 0 ? "encoder" : $"encoder {index}", layers, s.LearningRate);
+            }
+            return trainer.Fit(ct);
+        }
 
         TrialResult Score(string method, int seed, ITrainableModel model, SliceReport report, TrainingResult fitResult, string? note) =>
             new(method, seed, model.ParameterCount(), report.Overall.Metrics.Get(task.Metric), report.Overall.Metrics.F1, report.Overall.Metrics.Mcc,

@@ -21,8 +21,9 @@ public sealed partial class SliceAwareModel
         return ModelCheckpoint.Recreate(path, info =>
         {
             var options = OptionsFromJson<SliceAwareOptions>(info.Options, path);
-            options.Validate();
-            return new SliceAwareModel(backbone, info.RequireBackboneWidth(path), info.NumClasses, CheckSliceNames(info.SliceNames), options);
+            long width = info.RequireBackboneWidth(path);
+            options.Validate(width);
+            return new SliceAwareModel(backbone, width, info.NumClasses, CheckSliceNames(info.SliceNames), options);
         });
     }
 }

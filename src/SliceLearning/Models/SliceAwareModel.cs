@@ -29,7 +29,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         _options = options;
         ExpertSize = options.ExpertSize ?? backboneWidth;
         sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale,
-            options.IndicatorGradientScale);
+            options.IndicatorGradientScale,
+            expertForm: options.ExpertForm, expertDropout: options.ExpertDropout);
         if (options.LossBalancing == LossBalancing.LearnedUncertainty)
             loss_log_variance = new Parameter(zeros(new long[] { 3 }));
         RegisterComponents();
@@ -54,7 +55,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var names = CheckSliceNames(sliceNames);
         var options = new SliceAwareOptions();
         configure?.Invoke(options);
-        options.Validate();
+        options.Validate(backboneWidth);
         return new SliceAwareModel(backbone, backboneWidth, numClasses, names, options.Clone());
     }
 
@@ -228,6 +229,12 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             : Balanced(loss_log_variance, new[] { weightedPrediction, weightedHead, weightedIndicator }, (double)b / rows);
         if (aligned && z is not null && z.requires_grad)
             total = ScalarMath.Add(total, AlignmentCorrection(z, weightedPrediction, output.IndicatorLogits, mask, indicatorDivisor));
+        if (_options.ExpertWeightDecay > 0)
+        {
+            // λ/2 · Σ W² over the expert weights [m, d, h]: its gradient is λ·W.
+            var weight = sram.ExpertProjections.Weight;
+            total = ScalarMath.Add(total, ScalarMath.Mul(weight.mul(weight).sum(), _options.ExpertWeightDecay / 2));
+        }
         logits = scope.MoveToOuter(output.Logits.alias());
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));

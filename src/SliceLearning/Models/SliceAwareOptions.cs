@@ -110,9 +110,43 @@ public sealed class SliceAwareOptions
     /// <value>The default value is <see cref="Models.LossBalancing.FixedWeights"/>.</value>
     public LossBalancing LossBalancing { get; set; } = LossBalancing.FixedWeights;
 
+    /// <summary>
+    /// How the slice experts map the backbone representation z to their representations r_i
+    /// (<see cref="Modules.ExpertForm"/>): the paper's free projections, or residuals around z that start
+    /// at 0, so that the model starts as the backbone with a linear head.
+    /// </summary>
+    /// <value>The default value is <see cref="Modules.ExpertForm.Projection"/> (the paper's form).</value>
+    public ExpertForm ExpertForm { get; set; } = ExpertForm.Projection;
+
+    /// <summary>
+    /// L2 penalty on the expert weights W [m, d, h] (not their biases): λ/2 · Σ W² is added to the
+    /// training loss (<see cref="SliceAwareLoss.Total"/>), so each step's gradient gains λ·W, as SGD's
+    /// weight decay would give on these weights only. With <see cref="Modules.ExpertForm.Residual"/> it
+    /// pulls every expert towards the identity (z' = z); with the paper's projections, towards 0.
+    /// </summary>
+    /// <value>The default value is 0 (no penalty).</value>
+    public double ExpertWeightDecay { get; set; }
+
+    /// <summary>
+    /// Dropout probability in [0, 1) on the experts' own part z W_i + b_i while training: one mask for the
+    /// [B, m, h] expert representations, used by the slice predictions P and by z' alike (with
+    /// <see cref="Modules.ExpertForm.Residual"/> the z added to every expert is not dropped). Evaluation
+    /// does not drop anything.
+    /// </summary>
+    /// <value>The default value is 0 (no dropout).</value>
+    public double ExpertDropout { get; set; }
+
     /// <summary>Checks every option; throws one exception that lists each problem.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it and its value.</exception>
-    public void Validate()
+    public void Validate() => Validate(null);
+
+    /// <summary>
+    /// Checks every option, and against the backbone width d those that depend on it
+    /// (<see cref="Modules.ExpertForm.Residual"/> needs h = d); throws one exception that lists each problem.
+    /// </summary>
+    /// <param name="backboneWidth">d, or null to skip the checks that need it.</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its value.</exception>
+    internal void Validate(long? backboneWidth)
     {
         var problems = new List<string>();
         if (ExpertSize is { } h && h < 1)
@@ -137,6 +171,13 @@ public sealed class SliceAwareOptions
             problems.Add($"IndicatorGradientWeighting must be one of {string.Join(", ", Enum.GetNames<IndicatorGradientWeighting>())}. Got {(int)IndicatorGradientWeighting}.");
         if (!Enum.IsDefined(LossBalancing))
             problems.Add($"LossBalancing must be one of {string.Join(", ", Enum.GetNames<LossBalancing>())}. Got {(int)LossBalancing}.");
+        if (!Enum.IsDefined(ExpertForm))
+            problems.Add($"ExpertForm must be one of {string.Join(", ", Enum.GetNames<ExpertForm>())}. Got {(int)ExpertForm}.");
+        if (ExpertForm == ExpertForm.Residual && ExpertSize is { } residualSize && residualSize >= 1 && backboneWidth is { } width && residualSize != width)
+            problems.Add($"ExpertForm Residual adds z to every expert, so ExpertSize must be the backbone width d = {width} (or null). Got {residualSize}.");
+        CheckWeight(nameof(ExpertWeightDecay), ExpertWeightDecay, problems);
+        if (!(ExpertDropout >= 0 && ExpertDropout < 1))
+            problems.Add($"ExpertDropout must be a probability in [0, 1). Got {Format(ExpertDropout)}.");
         CheckWeight(nameof(PredictionLossWeight), PredictionLossWeight, problems);
         CheckWeight(nameof(SliceHeadLossWeight), SliceHeadLossWeight, problems);
         CheckWeight(nameof(IndicatorLossWeight), IndicatorLossWeight, problems);

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace SliceLearning.Modules;
 
 /// <summary>
-/// The m slice expert projections r_i = z W_i + b_i (paper section 3.2 (c)) as one batched layer:
+/// The m slice expert projections r_i = z W_i + b_i (paper section 3.2 (c)), or residual experts
+/// r_i = z + z W_i + b_i, as one batched layer:
 /// one weight tensor [m, d, h] and one bias [m, h]. <see cref="forward"/> computes every r_i with
 /// one matrix product [B, d] x [d, m·h]; <see cref="Mix"/> computes the attended sum
 /// sum_i a_i r_i, for many slices without materialising the [B, m, h] expert tensor. No per-slice
@@ -23,19 +24,37 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     /// <param name="expertSize">h, the size of each expert representation.</param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
-    public SliceExpertProjections(long sliceCount, long inputWidth, long expertSize, Device? device = null, ScalarType? dtype = null)
+    /// <param name="residual">
+    /// When true, r_i = z + z W_i + b_i with W_i and b_i starting at 0 (needs h = d), so that every expert
+    /// starts as the identity; when false (the default), r_i = z W_i + b_i initialised like nn.Linear.
+    /// </param>
+    public SliceExpertProjections(long sliceCount, long inputWidth, long expertSize, Device? device = null, ScalarType? dtype = null, bool residual = false)
         : base(nameof(SliceExpertProjections))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputWidth, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(expertSize, 1L);
+        if (residual && expertSize != inputWidth)
+            throw new ArgumentException($"Residual experts add z to every expert, so the expert size must be the input width {inputWidth}; got {expertSize}.", nameof(expertSize));
         SliceCount = sliceCount;
         InputWidth = inputWidth;
         ExpertSize = expertSize;
-        weight = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, inputWidth, expertSize }, device, dtype);
-        bias = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, expertSize }, device, dtype);
+        Residual = residual;
+        if (residual)
+        {
+            weight = new Parameter(zeros(new[] { sliceCount, inputWidth, expertSize }, dtype: dtype ?? ScalarType.Float32, device: device));
+            bias = new Parameter(zeros(new[] { sliceCount, expertSize }, dtype: dtype ?? ScalarType.Float32, device: device));
+        }
+        else
+        {
+            weight = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, inputWidth, expertSize }, device, dtype);
+            bias = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, expertSize }, device, dtype);
+        }
         RegisterComponents();
     }
+
+    /// <summary>Whether every expert adds its projection to z (r_i = z + z W_i + b_i) instead of replacing it.</summary>
+    public bool Residual { get; }
 
     /// <summary>m, the number of experts (slices including the base slice).</summary>
     public long SliceCount { get; }
@@ -53,8 +72,18 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     public Parameter Bias => bias;
 
     /// <summary>Maps z [B, d] to the expert representations R [B, m, h].</summary>
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Project(input, null);
+
+    /// <summary>
+    /// The expert representations R [B, m, h] for z [B, d], with the experts' own part z W_i + b_i
+    /// multiplied elementwise by <paramref name="ownPartMask"/> [B, m, h] when given (a dropout mask; the z of
+    /// <see cref="Residual"/> experts is not masked).
+    /// </summary>
+    /// <param name="input">z [B, d].</param>
+    /// <param name="ownPartMask">A multiplier [B, m, h] for z W_i + b_i, or null.</param>
+    public Tensor Project(Tensor input, Tensor? ownPartMask)
     {
+        ArgumentNullException.ThrowIfNull(input);
         if (input.dim() != 2 || input.shape[1] != InputWidth)
             throw new ArgumentException($"Expected backbone output [B, {InputWidth}], got [{string.Join(", ", input.shape)}].", nameof(input));
         using var scope = NewDisposeScope();
@@ -62,6 +91,8 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         // [m, d, h] -> [d, m*h]: one GEMM for all experts.
         var flat = weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * ExpertSize);
         var r = input.matmul(flat).view(b, SliceCount, ExpertSize).add(bias, ScalarMath.One);
+        if (ownPartMask is not null) r = r.mul(ownPartMask);
+        if (Residual) r = r.add(input.unsqueeze(1), ScalarMath.One);
         return scope.MoveToOuter(r);
     }
 
@@ -100,6 +131,8 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         {
             var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
             result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias), ScalarMath.One);                              // [B, h]
+            // Residual experts: sum_i a_i z = (sum_i a_i) z.
+            if (Residual) result = result.add(input.mul(weights.sum(1, keepdim: true)), ScalarMath.One);
         }
         else
         {
@@ -131,6 +164,8 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         var composedBias = bias.matmul(wt);                                              // [m, C]
         if (layerBias is not null) composedBias = composedBias.add(layerBias, ScalarMath.One);
         var result = input.matmul(composed).view(b, SliceCount, c).add(composedBias, ScalarMath.One);
+        // Residual experts: g(z + z W_i + b_i) adds z Wg^T to every expert's output.
+        if (Residual) result = result.add(input.matmul(wt).unsqueeze(1), ScalarMath.One);
         return scope.MoveToOuter(result);
     }
 }

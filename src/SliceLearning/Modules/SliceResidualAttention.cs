@@ -39,12 +39,20 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// </param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
+    /// <param name="expertForm">The paper's projections, or residual experts around z (h = d; see <see cref="ExpertForm"/>).</param>
+    /// <param name="expertDropout">Dropout probability in [0, 1) on the experts' own part z W_i + b_i while training.</param>
     public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
         AttentionVariant attention = AttentionVariant.LearnedOdds, double temperature = 1.0,
         AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, double sliceGradientScale = 1.0,
-        double indicatorGradientScale = 1.0, Device? device = null, ScalarType? dtype = null)
+        double indicatorGradientScale = 1.0, Device? device = null, ScalarType? dtype = null,
+        ExpertForm expertForm = ExpertForm.Projection, double expertDropout = 0.0)
         : base(nameof(SliceResidualAttention))
     {
+        if (!Enum.IsDefined(expertForm))
+            throw new ArgumentOutOfRangeException(nameof(expertForm), expertForm, "Unknown expert form.");
+        if (!(expertDropout >= 0 && expertDropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(expertDropout), expertDropout, "The expert dropout must be a probability in [0, 1).");
+        ExpertDropout = expertDropout;
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputWidth, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(expertSize, 1L);
@@ -69,7 +77,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         Temperature = temperature;
         Backpropagation = backpropagation;
         indicator_heads = nn.Linear(inputWidth, sliceCount, device: device, dtype: dtype);
-        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype);
+        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype, residual: expertForm == ExpertForm.Residual);
         shared_slice_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
         prediction_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
         // Only LearnedOdds has per-slice scores (one per slice after the base slice, starting at 0),
@@ -106,6 +114,9 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// <summary>The share of the gradient of Q alone that reaches the input z, on top of <see cref="SliceGradientScale"/> (see the constructor).</summary>
     public double IndicatorGradientScale { get; }
 
+    /// <summary>The dropout probability on the experts' own part while training (0: none).</summary>
+    public double ExpertDropout { get; }
+
     /// <summary>The learned per-slice attention scores b [m − 1] of <see cref="AttentionVariant.LearnedOdds"/>, else null.</summary>
     public Parameter? SliceScores => slice_score;
 
@@ -121,12 +132,19 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         var q = indicator_heads.call(IndicatorGradientScale == 1.0 ? zSlices : ScaleGradient(zSlices, IndicatorGradientScale)); // Q [B, m]
         var qAttention = Backpropagation == AttentionBackpropagation.ExpertsOnly ? q.detach() : q;
         Tensor p, a, zPrime;
-        if (expert_projections.PrefersRepresentations(input.shape[0]))
+        bool dropping = ExpertDropout > 0 && training;
+        if (dropping || expert_projections.PrefersRepresentations(input.shape[0]))
         {
             // R [B, m, h] once, for both P = g(r_i) and z' = sum_i a_i r_i (P's from the
-            // gradient-scaled z when the slice gradient is scaled).
-            var r = expert_projections.call(input);
-            var rSlices = SliceGradientScale == 1.0 ? r : expert_projections.call(zSlices);
+            // gradient-scaled z when the slice gradient is scaled); one dropout mask for both.
+            Tensor? mask = null;
+            if (dropping)
+            {
+                using var ones = torch.ones(input.shape[0], SliceCount, ExpertSize, dtype: input.dtype, device: input.device);
+                mask = nn.functional.dropout(ones, ExpertDropout, training: true);
+            }
+            var r = expert_projections.Project(input, mask);
+            var rSlices = SliceGradientScale == 1.0 ? r : expert_projections.Project(zSlices, mask);
             p = shared_slice_head.call(rSlices);                                // P [B, m, C]
             a = SliceAttention.Weights(qAttention, p, Attention, Temperature, slice_score); // a [B, m]
             zPrime = a.unsqueeze(1).bmm(r).squeeze(1);                          // z' [B, h]

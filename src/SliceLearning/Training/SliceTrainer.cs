@@ -61,6 +61,7 @@ public class SliceTrainer
     private int _epochs = DefaultEpochs;
     private int _batchSize = DefaultBatchSize;
     private OptimizerOptions _optimizer = new();
+    private readonly List<(string Name, nn.Module Module, double LearningRate)> _parameterGroups = [];
     private LearningRateSchedule _schedule = LearningRateSchedule.Constant;
     private int? _patience;
     private ValidationMetric? _metric;
@@ -157,6 +158,32 @@ public class SliceTrainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _optimizer = options.Clone();
+        return this;
+    }
+
+    /// <summary>
+    /// Trains the parameters of <paramref name="module"/> (a part of the model, e.g. the pretrained
+    /// backbone it was created over) at their own base learning rate; every other parameter keeps
+    /// the optimizer's <see cref="OptimizerOptions.LearningRate"/>, and every other optimizer setting
+    /// applies to all. The schedule scales each group's base rate the same way. Call once per group;
+    /// a parameter may belong to one group only. Typical use: a pretrained encoder at 1e-4 under
+    /// fresh heads at 1e-3.
+    /// </summary>
+    /// <param name="name">The group's name, used in messages.</param>
+    /// <param name="module">The module whose parameters form the group; each must be a parameter of the trained model.</param>
+    /// <param name="learningRate">The group's base learning rate: positive and finite.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or already used, or <paramref name="learningRate"/> is not positive and finite.</exception>
+    /// <remarks><see cref="Fit"/> throws <see cref="InvalidOperationException"/> when a group's module has no parameters, holds a parameter the model does not have, or shares one with another group.</remarks>
+    public SliceTrainer WithParameterGroup(string name, nn.Module module, double learningRate)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(module);
+        if (!(learningRate > 0) || double.IsInfinity(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate,
+                string.Create(CultureInfo.InvariantCulture, $"The learning rate of parameter group '{name}' must be a positive finite number. Got {learningRate}."));
+        if (_parameterGroups.Any(g => g.Name == name))
+            throw new ArgumentException($"There is already a parameter group named '{name}'; give each group its own name.", nameof(name));
+        _parameterGroups.Add((name, module, learningRate));
         return this;
     }
 
@@ -380,7 +407,7 @@ public class SliceTrainer
         _parallel?.BroadcastWeights(module);
         bool[][] rowMembership = _parallel is null ? [] : MembershipRows(train);
 
-        using var optimizer = CreateOptimizer(module);
+        using var optimizer = CreateOptimizer(module, out var baseRates);
         var step = new TrainingStep(_model, optimizer) { MaxGradientNorm = _maxGradientNorm };
         var state = new RunState();
         if (_resumePath is not null)
@@ -397,7 +424,8 @@ public class SliceTrainer
             for (epoch = state.Epoch + 1; epoch <= _epochs; epoch++)
             {
                 double lr = _schedule.RateAt(epoch - 1, _epochs, _optimizer.LearningRate);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                int groupIndex = 0;
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = _schedule.RateAt(epoch - 1, _epochs, baseRates[groupIndex++]);
                 int epochSeed = EpochSeed(seed, epoch);
                 if (_seedTorch) manual_seed(epochSeed);
                 for (int i = 0; i < order.Length; i++) order[i] = i;
@@ -669,7 +697,39 @@ public class SliceTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(nn.Module module) => Optimizers.OptimizerFactory.Create(_optimizer, module.parameters());
+    // The optimizer and the base learning rate of each of its ParamGroups, in order.
+    private optim.Optimizer CreateOptimizer(nn.Module module, out double[] baseRates)
+    {
+        if (_parameterGroups.Count == 0)
+        {
+            baseRates = [_optimizer.LearningRate];
+            return Optimizers.OptimizerFactory.Create(_optimizer, module.parameters());
+        }
+        var all = module.parameters().ToList();
+        var inModel = all.Select(p => p.Handle).ToHashSet();
+        var owner = new Dictionary<IntPtr, string>();
+        var groups = new List<(IEnumerable<TorchSharp.Modules.Parameter> Parameters, double LearningRate)>();
+        foreach (var (name, groupModule, learningRate) in _parameterGroups)
+        {
+            var named = groupModule.named_parameters().ToList();
+            if (named.Count == 0)
+                throw new InvalidOperationException($"Parameter group '{name}': its module has no parameters.");
+            foreach (var (parameterName, parameter) in named)
+            {
+                if (!inModel.Contains(parameter.Handle))
+                    throw new InvalidOperationException(
+                        $"Parameter group '{name}': its parameter '{parameterName}' is not a parameter of the trained {_model.GetType().Name}; pass a module that is part of the model (e.g. the backbone it was created over).");
+                if (!owner.TryAdd(parameter.Handle, name))
+                    throw new InvalidOperationException(
+                        $"Parameter group '{name}': its parameter '{parameterName}' is also in parameter group '{owner[parameter.Handle]}'; a parameter may belong to one group only.");
+            }
+            groups.Add((named.Select(p => p.parameter).ToArray(), learningRate));
+        }
+        var rest = all.Where(p => !owner.ContainsKey(p.Handle)).ToList();
+        if (rest.Count > 0) groups.Insert(0, (rest.ToArray(), _optimizer.LearningRate));
+        baseRates = groups.Select(g => g.LearningRate).ToArray();
+        return Optimizers.OptimizerFactory.Create(_optimizer, groups);
+    }
 
     private void SaveCheckpoint(string path, optim.Optimizer optimizer, RunState state, int seed)
     {

@@ -180,8 +180,10 @@ public sealed class CheckpointIntegrityTests : IDisposable
         var backbone = () => TwoDiscTask.Backbone(2, 8);
         var names = new[] { "disc_a", "disc_b" };
 
+        // Width 5 = the non-default ExpertSize, which ExpertForm.Residual needs.
         var sram = NonDefault<SliceAwareOptions>(names);
-        RoundTrip(SliceAwareModel.Create(backbone(), 8, 2, names, o => Copy(sram, o)), m => m.Options, sram, p => SliceAwareModel.Load(p, backbone()), path);
+        var sramBackbone = () => TwoDiscTask.Backbone(2, 5);
+        RoundTrip(SliceAwareModel.Create(sramBackbone(), 5, 2, names, o => Copy(sram, o)), m => m.Options, sram, p => SliceAwareModel.Load(p, sramBackbone()), path);
 
         var hps = NonDefault<HardParameterSharingOptions>(names);
         RoundTrip(HardParameterSharingModel.Create(backbone(), 8, 2, names, o => Copy(hps, o)), m => m.Options, hps, p => HardParameterSharingModel.Load(p, backbone()), path);

@@ -25,6 +25,12 @@ internal sealed class ScalarSafeAdam : Adam
     {
     }
 
+    /// <summary>Creates the optimizer over parameter groups, each with its own learning rate (no AMSGrad).</summary>
+    public ScalarSafeAdam(IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
+        : base(groups.Select(g => new ParamGroup(g.Parameters, new Options { LearningRate = g.LearningRate })), groups.First().LearningRate, beta1, beta2, eps, weightDecay, amsgrad: false, maximize: false)
+    {
+    }
+
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
@@ -43,6 +49,12 @@ internal sealed class ScalarSafeAdamW : AdamW
     {
     }
 
+    /// <summary>Creates the optimizer over parameter groups, each with its own learning rate (no AMSGrad).</summary>
+    public ScalarSafeAdamW(IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
+        : base(groups.Select(g => new ParamGroup(g.Parameters, new Options { LearningRate = g.LearningRate })), groups.First().LearningRate, beta1, beta2, eps, weightDecay, amsgrad: false, maximize: false)
+    {
+    }
+
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
@@ -58,6 +70,12 @@ internal sealed class ScalarSafeSgd : SGD
     /// <summary>Creates the optimizer.</summary>
     public ScalarSafeSgd(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
         : base(parameters, lr, momentum, dampening, weightDecay, nesterov, maximize)
+    {
+    }
+
+    /// <summary>Creates the optimizer over parameter groups, each with its own learning rate.</summary>
+    public ScalarSafeSgd(IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, double momentum = 0, double weightDecay = 0)
+        : base(groups.Select(g => new ParamGroup(g.Parameters, new Options { LearningRate = g.LearningRate })), groups.First().LearningRate, momentum, dampening: 0, weightDecay, nesterov: false, maximize: false)
     {
     }
 
@@ -139,6 +157,24 @@ internal static class OptimizerFactory
             OptimizerKind.Adam => new ScalarSafeAdam(parameters, options.LearningRate, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
             OptimizerKind.AdamW => new ScalarSafeAdamW(parameters, options.LearningRate, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
             OptimizerKind.Sgd => new ScalarSafeSgd(parameters, options.LearningRate, momentum: options.Momentum, weightDecay: options.WeightDecay),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, $"Unknown {nameof(OptimizerKind)} {options.Kind}."),
+        };
+    }
+
+    /// <summary>
+    /// The optimizer over parameter groups, each with its own base learning rate (every other setting
+    /// from <paramref name="options"/>); <c>ParamGroups</c> keeps the order of <paramref name="groups"/>.
+    /// </summary>
+    public static optim.Optimizer Create(OptimizerOptions options, IReadOnlyList<(IEnumerable<Parameter> Parameters, double LearningRate)> groups)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(groups);
+        if (groups.Count == 0) throw new ArgumentException("At least one parameter group is needed.", nameof(groups));
+        return options.Kind switch
+        {
+            OptimizerKind.Adam => new ScalarSafeAdam(groups, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
+            OptimizerKind.AdamW => new ScalarSafeAdamW(groups, options.Betas.Beta1, options.Betas.Beta2, weightDecay: options.WeightDecay),
+            OptimizerKind.Sgd => new ScalarSafeSgd(groups, momentum: options.Momentum, weightDecay: options.WeightDecay),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, $"Unknown {nameof(OptimizerKind)} {options.Kind}."),
         };
     }
