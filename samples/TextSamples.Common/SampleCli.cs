@@ -21,7 +21,7 @@ public static class SampleCli
         var firstSeed = new Option<int>("--first-seed") { Description = "The first seed; seeds are consecutive.", DefaultValueFactory = _ => 1 };
         var epochs = new Option<int?>("--epochs", "-e") { Description = "Training epochs. Quick: 2, full: 3." };
         var batch = new Option<int>("--batch-size") { Description = "Mini-batch size.", DefaultValueFactory = _ => 32 };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate for every trained parameter.", DefaultValueFactory = _ => 1e-4 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of the fine-tuned MiniLM top layers.", DefaultValueFactory = _ => 1e-4 };
         var top = new Option<int?>("--top-layers") { Description = "MiniLM layers fine-tuned (the lower ones are frozen and cached); 0 freezes the whole encoder (heads only). Quick: 1, full: 2." };
         var tokens = new Option<int?>("--max-tokens") { Description = "Tokens per example incl. [CLS]/[SEP]; longer texts are truncated. Quick: 64, full: 128." };
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training examples." };
@@ -37,9 +37,9 @@ public static class SampleCli
         var noFeatureCache = new Option<bool>("--no-feature-cache") { Description = "Run the frozen layers even if their outputs are cached, and cache nothing." };
         var trace = new Option<bool>("--trace") { Description = "After every epoch, print the validation score and (SRAM) the attention, indicator and expert diagnostics; slows training." };
         var sram = new Option<string[]>("--sram-option") { Description = "Sets an SRAM option, Name=Value (e.g. ExpertSize=128, IndicatorLossWeight=0.25); repeatable. Without it SRAM uses the library's defaults.", AllowMultipleArgumentsPerToken = false };
-        var warmEpochs = new Option<int>("--warm-start-epochs") { Description = "Epochs of head warm-up on the pretrained encoder's pooled output (top layers frozen) before fine-tuning, for every method but MoE; 0: none.", DefaultValueFactory = _ => 4 };
+        var warmEpochs = new Option<int>("--warm-start-epochs") { Description = "Epochs of head warm-up on the pretrained encoder's pooled output (top layers frozen) before fine-tuning, for every method but MoE; 0: none.", DefaultValueFactory = _ => 0 };
         var warmLr = new Option<double>("--warm-start-lr") { Description = "AdamW learning rate of the head warm-up.", DefaultValueFactory = _ => 1e-3 };
-        var headLr = new Option<double?>("--head-lr") { Description = "AdamW learning rate of the heads (and MoE's adapters) while the top layers train at --lr, as two parameter groups of one optimizer; needs --top-layers >= 1. Without it every parameter trains at --lr." };
+        var headLr = new Option<double>("--head-lr") { Description = "AdamW learning rate of every parameter that is not a MiniLM layer (the heads, MoE's adapters), in one optimizer with the top layers at --lr (two parameter groups); --head-lr equal to --lr trains everything at one rate.", DefaultValueFactory = _ => 1e-3 };
         var root = new RootCommand(description) { full, seeds, firstSeed, epochs, batch, lr, headLr, top, tokens, trainLimit, testLimit, methods, output, data, threads, bootstrap, noPlots, moe, featureCache, noFeatureCache, trace, sram, warmEpochs, warmLr };
         root.SetAction(parse =>
         {
@@ -76,9 +76,9 @@ public static class SampleCli
                 WarmStartLearningRate = parse.GetValue(warmLr),
                 HeadLearningRate = parse.GetValue(headLr),
             };
-            if (settings.HeadLearningRate is double h && (!(h > 0) || double.IsInfinity(h) || settings.TopLayers == 0))
+            if (!(settings.HeadLearningRate > 0) || double.IsInfinity(settings.HeadLearningRate) || !(settings.LearningRate > 0) || double.IsInfinity(settings.LearningRate))
             {
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"--head-lr must be a positive finite rate and needs --top-layers >= 1 (the heads' rate while the top layers fine-tune); got --head-lr {h} with --top-layers {settings.TopLayers}."));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"--lr and --head-lr must be positive finite rates; got --lr {settings.LearningRate}, --head-lr {settings.HeadLearningRate}."));
                 return 2;
             }
             try

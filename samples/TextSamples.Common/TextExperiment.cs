@@ -20,6 +20,7 @@ public sealed record ExperimentSettings
     public int FirstSeed { get; init; } = 1;
     public int Epochs { get; init; } = 2;
     public int BatchSize { get; init; } = 32;
+    /// <summary>AdamW learning rate of the fine-tuned MiniLM top layers (the heads train at <see cref="HeadLearningRate"/>).</summary>
     public double LearningRate { get; init; } = 1e-4;
     /// <summary>Transformer layers fine-tuned on top of the cached lower layers; 0 freezes the whole encoder (the heads train on its cached pooled output).</summary>
     public int TopLayers { get; init; } = 1;
@@ -48,20 +49,20 @@ public sealed record ExperimentSettings
     /// <summary>SRAM option assignments "Name=Value" (<see cref="SramSettings"/>); empty keeps the library's defaults.</summary>
     public IReadOnlyList<string> SramOptions { get; init; } = Array.Empty<string>();
     /// <summary>
-    /// Epochs of head warm-up before fine-tuning (default 4; 0: none): every method's heads are first trained on
+    /// Epochs of head warm-up before fine-tuning (default 0: none): every method's heads are first trained on
     /// the pretrained encoder's pooled output (the top layers frozen, computed once per run), then
     /// copied into the model whose top layers are fine-tuned. Not for MoE (its experts are not heads
     /// over the pooled output) nor with <see cref="TopLayers"/> = 0.
     /// </summary>
-    public int WarmStartEpochs { get; init; } = 4;
+    public int WarmStartEpochs { get; init; }
     /// <summary>AdamW learning rate of the head warm-up.</summary>
     public double WarmStartLearningRate { get; init; } = 1e-3;
     /// <summary>
-    /// When set (and <see cref="TopLayers"/> &gt; 0), the fine-tuned MiniLM layers train at <see cref="LearningRate"/> and every
-    /// other parameter (the heads, MoE's adapters) at this rate, as two parameter groups of one optimizer
-    /// (<see cref="SliceTrainer.WithParameterGroup"/>); null: every parameter at <see cref="LearningRate"/>.
+    /// AdamW learning rate of every parameter that is not a pretrained MiniLM layer (the heads, MoE's adapters);
+    /// the fine-tuned top layers train at <see cref="LearningRate"/> in a parameter group of their own
+    /// (<see cref="SliceTrainer.WithParameterGroup"/>). With <see cref="TopLayers"/> = 0 every trained parameter is a head.
     /// </summary>
-    public double? HeadLearningRate { get; init; }
+    public double HeadLearningRate { get; init; } = 1e-3;
 }
 
 /// <summary>One epoch of a traced trial (<see cref="ExperimentSettings.TraceEpochs"/>).</summary>
@@ -223,7 +224,7 @@ public static class TextExperiment
             console.WriteLine($"pooled encoder output for the head warm-up: {watch.Elapsed.TotalSeconds:F1} s");
             return new SliceDataset(pooled, trainData.Labels.clone(), task.Slices.Apply(fit, ct));
         }
-        console.MarkupLine($"[grey]{Markup.Escape(task.Name)}: {fit.Length} train / {validation.Length} validation / {test.Length} test; tokenized and {lower} lower layers cached in {cacheSeconds:F1} s; {(frozen ? "encoder frozen, heads only" : $"fine-tuning the top {s.TopLayers} layer(s)")}, {s.MaxTokens} tokens, {s.Epochs} epoch(s), AdamW lr {s.LearningRate:G3}{(s.HeadLearningRate is double h && !frozen ? $" (heads {h:G3})" : "")}, batch {s.BatchSize}; MoE experts: {s.MoeExperts}.[/]");
+        console.MarkupLine($"[grey]{Markup.Escape(task.Name)}: {fit.Length} train / {validation.Length} validation / {test.Length} test; tokenized and {lower} lower layers cached in {cacheSeconds:F1} s; {(frozen ? "encoder frozen, heads only" : $"fine-tuning the top {s.TopLayers} layer(s)")}, {s.MaxTokens} tokens, {s.Epochs} epoch(s), AdamW lr {(frozen ? "" : $"{s.LearningRate:G3} (top layers), ")}{s.HeadLearningRate:G3} (heads), batch {s.BatchSize}; MoE experts: {s.MoeExperts}.[/]");
 
         var names = task.Slices.SliceNames;
         var sramOptions = SramSettings.Parse(s.SramOptions);
@@ -360,16 +361,14 @@ public static class TextExperiment
                 .WithData(trainData)
                 .WithEpochs(s.Epochs)
                 .WithBatchSize(s.BatchSize)
-                .WithOptimizer(OptimizerOptions.AdamW(s.HeadLearningRate is double head && !frozen ? head : s.LearningRate))
+                .WithOptimizer(OptimizerOptions.AdamW(s.HeadLearningRate))
                 .WithSeed(seed)
                 .WithProgress(progress);
-            if (s.HeadLearningRate is not null && !frozen)
-            {
-                // Every copy of the pretrained top layers (one per model; MoE with TopLayers experts: one per expert and the gate) at --lr.
-                int index = 0;
-                foreach (var layers in model.Module.modules().OfType<BertTopLayers>())
-                    trainer.WithParameterGroup(index++ == 0 ? "encoder" : $"encoder {index}", layers, s.LearningRate);
-            }
+            // Every copy of the pretrained top layers (one per model; MoE with TopLayers experts: one per expert and
+            // the gate; none when the encoder is frozen) trains at --lr, everything else at --head-lr.
+            int index = 0;
+            foreach (var layers in model.Module.modules().OfType<BertTopLayers>())
+                trainer.WithParameterGroup(index++ == 0 ? "encoder" : $"encoder {index}", layers, s.LearningRate);
             return trainer.Fit(ct);
         }
 

@@ -93,11 +93,35 @@ public class EndToEndTests
         var output = Path.Combine(Path.GetTempPath(), "pair-slices-test-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var result = TextExperiment.Run(task, Tiny(output) with { Methods = new[] { "VANILLA", "SRAM" } }, Quiet());
+            // The sample's default: no head warm-up, the heads at HeadLearningRate and the top layer at LearningRate.
+            var result = TextExperiment.Run(task, Tiny(output) with { Methods = new[] { "VANILLA", "SRAM" }, WarmStartEpochs = 0 }, Quiet());
             Assert.Equal(new[] { "VANILLA", "SRAM" }, result.Summary.Select(s => s.Method));
+            Assert.All(result.Trials, t => Assert.Equal(0, t.WarmStartSeconds));
             Assert.Equal(RteSlices.Create().SliceNames, result.SliceNames);
             Assert.All(result.Trials, t => Assert.Equal(result.SliceNames.Count, t.Slice.Count));
             Assert.Contains("long_premise", File.Exists(Path.Combine(output, "table.md")) ? File.ReadAllText(Path.Combine(output, "table.md")) : Reporting.SliceMarkdown(result));
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TopLayersTrainAtLearningRate_AndHeadsAtHeadLearningRate()
+    {
+        var train = Reviews(0).Concat(Reviews(100)).ToArray();
+        var task = new TextTask<Review>("tiny rates", train, Reviews(200), CoLaSlices.Create(), (tok, r, max) => tok.Encode(r.Text, max), r => r.Label, SliceLearning.Evaluation.Metric.Mcc);
+        var output = Path.Combine(Path.GetTempPath(), "text-rates-test-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            ExperimentSettings With(double lr, double headLr) => Tiny(output) with { Methods = new[] { "VANILLA" }, WarmStartEpochs = 0, Plots = false, LearningRate = lr, HeadLearningRate = headLr };
+            double Score(ExperimentSettings s) => TextExperiment.Run(task, s, Quiet()).Trials.Single().Overall;
+            double baseline = Score(With(1e-4, 1e-3));
+            Assert.Equal(baseline, Score(With(1e-4, 1e-3)));
+            // Each rate reaches its own parameters: changing either one alone changes the trained model.
+            Assert.NotEqual(baseline, Score(With(1e-4, 0.2)));
+            Assert.NotEqual(baseline, Score(With(0.05, 1e-3)));
         }
         finally
         {
