@@ -91,15 +91,14 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
 
     internal override Tensor LogitsCore(Tensor features)
     {
-        using var output = RunCore(features);
-        return output.Logits.alias();
+        using var scope = NewDisposeScope();
+        return scope.MoveToOuter(RunCore(features).Logits);
     }
 
     /// <summary>Runs the backbone and every SRAM component; the caller disposes the output.</summary>
     public SramOutput Run(Tensor features)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         return RunCore(features);
     }
 
@@ -118,17 +117,19 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         return output;
     }
 
+    // LossTermsCore leaves every tensor it returns in the caller's dispose scope: these methods move
+    // out what they return and let the scope dispose the rest (no alias ops on the training path).
     internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
-        logits.Dispose();
-        return terms.Total.alias();
+        using var scope = NewDisposeScope();
+        return scope.MoveToOuter(LossTermsCore(features, labels, sliceMembership, out _).Total);
     }
 
     internal override (Tensor Loss, Tensor Logits) LossAndLogitsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
-        return (terms.Total.alias(), logits);
+        using var scope = NewDisposeScope();
+        var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(logits));
     }
 
     internal override IReadOnlyList<string> LossTermNames { get; } = new[] { "total", "prediction", "slice head", "indicator" };
@@ -136,9 +137,9 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        var terms = LossTermsCore(features, labels, sliceMembership, out _);
         var values = torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
-        return (scope.MoveToOuter(terms.Total.alias()), scope.MoveToOuter(values));
+        return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(values));
     }
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);
@@ -153,17 +154,19 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckBatch(features, labels, sliceMembership);
-        var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
-        logits.Dispose();
+        using var scope = NewDisposeScope();
+        var terms = LossTermsCore(features, labels, sliceMembership, out _);
+        foreach (var t in new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator, terms.MemberPairs }) scope.MoveToOuter(t);
         return terms;
     }
 
+    // The terms and the class logits, all left in the caller's dispose scope (the intermediates are disposed here).
     private SliceAwareLoss LossTermsCore(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor logits)
     {
         long b = features.shape[0];
         using var scope = NewDisposeScope();
         bool aligned = _options.IndicatorGradientWeighting == IndicatorGradientWeighting.PredictionAligned && torch.is_grad_enabled();
-        using var output = RunCore(features, out var z, keepRepresentation: aligned);
+        var output = RunCore(features, out var z, keepRepresentation: aligned);
         var mask = sliceMembership.dtype == output.Logits.dtype ? sliceMembership : sliceMembership.to(output.Logits.dtype);
         // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
         long rows = StepNormalization.Rows(b);
@@ -235,7 +238,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             var weight = sram.ExpertProjections.Weight;
             total = ScalarMath.Add(total, ScalarMath.Mul(weight.mul(weight).sum(), _options.ExpertWeightDecay / 2));
         }
-        logits = scope.MoveToOuter(output.Logits.alias());
+        logits = scope.MoveToOuter(output.Logits);
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));
     }
@@ -251,8 +254,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     public SliceExplanation Explain(Tensor features, int topSlices = 3)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(topSlices, 0);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         ModelInputChecks.Finite(features);
         var names = SliceNames;
         return ModelMode.InEvaluation(this, () =>
