@@ -102,14 +102,18 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         return RunCore(features);
     }
 
-    private SramOutput RunCore(Tensor features)
+    private SramOutput RunCore(Tensor features) => RunCore(features, out var z, keepRepresentation: false);
+
+    // keepRepresentation: also hand out the backbone output z (else z is disposed with the scope).
+    private SramOutput RunCore(Tensor features, out Tensor? z, bool keepRepresentation)
     {
         using var scope = NewDisposeScope();
-        var z = RunBackbone(backbone, features);
-        var output = sram.call(z);
+        var representation = RunBackbone(backbone, features);
+        var output = sram.call(representation);
         foreach (var t in new[] { output.IndicatorLogits, output.SlicePredictionLogits,
             output.AttentionWeights, output.SliceAwareRepresentation, output.Logits })
             scope.MoveToOuter(t);
+        z = keepRepresentation ? scope.MoveToOuter(representation) : null;
         return output;
     }
 
@@ -161,7 +165,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     {
         long b = features.shape[0];
         using var scope = NewDisposeScope();
-        var output = RunCore(features);
+        bool aligned = _options.IndicatorGradientWeighting == IndicatorGradientWeighting.PredictionAligned && torch.is_grad_enabled();
+        var output = RunCore(features, out var z, keepRepresentation: aligned);
         var mask = sliceMembership.dtype == output.Logits.dtype ? sliceMembership : sliceMembership.to(output.Logits.dtype);
         // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
         long rows = StepNormalization.Rows(b);
@@ -225,6 +230,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var total = loss_log_variance is null
             ? ScalarMath.Add(ScalarMath.Add(weightedPrediction, weightedHead), weightedIndicator)
             : Balanced(loss_log_variance, new[] { weightedPrediction, weightedHead, weightedIndicator }, (double)b / rows);
+        if (aligned && z is not null && z.requires_grad)
+            total = ScalarMath.Add(total, AlignmentCorrection(z, weightedPrediction, output.IndicatorLogits, mask, indicatorDivisor));
         if (_options.ExpertWeightDecay > 0)
         {
             // λ/2 · Σ W² over the expert weights [m, d, h]: its gradient is λ·W.
@@ -295,6 +302,31 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var probability = indicatorLogits.detach().sigmoid();
         var soft = _options.SliceHeadMembership == SliceHeadMembership.SfTimesIndicator ? probability.mul(mask) : probability;
         return torch.cat(new[] { mask.narrow(1, 0, 1), soft.narrow(1, 1, mask.shape[1] - 1) }, 1);
+    }
+
+    // IndicatorGradientWeighting.PredictionAligned: a term whose value is 0 and whose gradient at z is
+    // Σ_i (c_i − 1)·G_i, so that slice i's indicator gradient G_i at the backbone output z reaches the backbone
+    // times c_i = max(0, cos(G_i, g)), g the prediction loss's gradient at z. The indicator loss's gradient
+    // at z is closed-form: G_i = e_i ⊗ W_i with e = s·w·(sigmoid(Q) − Y) / divisor and W the indicator heads'
+    // weight [m, d] (s: the gradient scales of the Q path).
+    private Tensor AlignmentCorrection(Tensor z, Tensor prediction, Tensor indicatorLogits, Tensor mask, double divisor)
+    {
+        using var scope = NewDisposeScope();
+        var g = torch.autograd.grad(new[] { prediction }, new[] { z }, retain_graph: true, allow_unused: true)[0];
+        if (g is null || g.IsInvalid) return scope.MoveToOuter(torch.zeros_like(prediction));
+        Tensor correction;
+        using (torch.no_grad())
+        {
+            double share = _options.IndicatorLossWeight * _options.SliceGradientScale * _options.IndicatorGradientScale / divisor;
+            var e = ScalarMath.Mul(indicatorLogits.detach().sigmoid().sub(mask), share);          // [B, m]
+            var w = sram.IndicatorHeads.weight!.detach();                                          // [m, d]
+            var dot = e.mul(g.mm(w.t())).sum(0L);                                                  // <G_i, g> [m]
+            var norms = e.pow(ScalarMath.Two).sum(0L).sqrt().mul(w.pow(ScalarMath.Two).sum(1L).sqrt()).mul(g.norm());
+            var keep = dot.div(ScalarMath.ClampMin(norms, 1e-12)).clamp(ScalarMath.Zero, ScalarMath.One);
+            correction = keep.sub(ScalarMath.One).unsqueeze(0).mul(e).mm(w);                       // Σ_i (c_i − 1) G_i [B, d]
+        }
+        var term = correction.mul(z.sub(z.detach())).sum();
+        return scope.MoveToOuter(term);
     }
 
     // Σ_t exp(−s_t)·L_t + s_t (Kendall et al. 2018). Under data-parallel training each rank adds its share
