@@ -213,12 +213,13 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
                 : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
-        // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, or the sum over √m.
+        // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, the sum over √m, or the sum capped at three slices' weight.
         long m = mask.shape[1];
         double indicatorDivisor = _options.IndicatorLossNormalization switch
         {
             IndicatorLossNormalization.MeanOverSlices => (double)rows * m,
             IndicatorLossNormalization.RootOverSlices => rows * Math.Sqrt(m),
+            IndicatorLossNormalization.CappedSum => rows * Math.Max(1.0, m / 3.0),
             _ => rows,
         };
         var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), indicatorDivisor);

@@ -254,6 +254,13 @@ public enum IndicatorLossNormalization
     /// shrinks it with √m.
     /// </summary>
     RootOverSlices,
+
+    /// <summary>
+    /// Summed over the slices while m ≤ 3 and scaled to a total weight of three slices beyond, i.e. the sum
+    /// times min(1, 3 / m): the paper's sum in the paper's setting (two SFs plus the base slice), and a fixed
+    /// budget of three slice terms in the backbone's gradient however many SFs are added.
+    /// </summary>
+    CappedSum,
 }
 
 /// <summary>How much of each slice's indicator-loss gradient reaches the backbone.</summary>

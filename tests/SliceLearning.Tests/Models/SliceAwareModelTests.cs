@@ -63,7 +63,7 @@ public sealed class SliceAwareModelTests
         Assert.Contains("IndicatorLossWeight must be a finite number >= 0. Got NaN.", ex.Message);
         Assert.Contains("SliceGradientScale must be a number in [0, 1]. Got 1.5.", ex.Message);
         Assert.Contains("SliceHeadMembership must be one of SfMembers, SfTimesIndicator, Indicator. Got 7.", ex.Message);
-        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices, RootOverSlices. Got 9.", ex.Message);
+        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices, RootOverSlices, CappedSum. Got 9.", ex.Message);
         Assert.Contains("IndicatorGradientScale must be a number in [0, 1]. Got -0.5.", ex.Message);
         Assert.Contains("LossBalancing must be one of FixedWeights, LearnedUncertainty. Got 4.", ex.Message);
         Assert.Contains("IndicatorGradientWeighting must be one of Uniform, PredictionAligned. Got 5.", ex.Message);
@@ -142,6 +142,9 @@ public sealed class SliceAwareModelTests
         using var root = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.RootOverSlices);
         using var rootTerms = root.LossTerms(x, y, membership);
         Assert.Equal(4 * ind / 2, rootTerms.Indicator.item<float>(), 4);  // the sum over √4
+        using var capped = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.CappedSum);
+        using var cappedTerms = capped.LossTerms(x, y, membership);
+        Assert.Equal(4 * ind * 3 / 4, cappedTerms.Indicator.item<float>(), 4);  // m = 4: the sum times 3/4
 
         static double Ce(double l0, double l1, long label)
         {
