@@ -25,7 +25,7 @@ if (args.Length > 0 && args[0] == "soak")
 
 if (args.Length > 0 && args[0] == "--step-profile")
 {
-    SliceLearning.Benchmarks.StepProfile.Run();
+    SliceLearning.Benchmarks.StepProfile.Run(args.Skip(1).ToArray());
     return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

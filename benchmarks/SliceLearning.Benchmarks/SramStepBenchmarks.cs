@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
 using SliceLearning.Training;
@@ -20,7 +17,7 @@ namespace SliceLearning.Benchmarks;
 /// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramStepBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(Config))]
+[Config(typeof(ShortJobConfig))]
 public class SramStepBenchmarks : IDisposable
 {
     private const int BatchSize = 64;
@@ -97,6 +94,8 @@ public class SramStepBenchmarks : IDisposable
 
     internal Tensor ForwardLoss() => ((SliceModelBase)_model).LossWithTermsCore(_x, _y, _membership).Loss;
 
+    internal int ParameterTensors => _model.Module.parameters().Count();
+
     internal void ZeroGrad() => _optimizer.zero_grad();
 
     internal void OptimizerStep()
@@ -105,23 +104,8 @@ public class SramStepBenchmarks : IDisposable
         _optimizer.step();
     }
 
-    /// <summary>Thread CPU microseconds per call of <paramref name="action"/>, median of 5 blocks.</summary>
-    internal double Measure(Action action)
-    {
-        double start = ThreadCpuMicroseconds();
-        action();
-        double one = Math.Max(1, ThreadCpuMicroseconds() - start);
-        int steps = (int)Math.Clamp(200_000 / one, 1, 2000);
-        var blocks = new double[5];
-        for (int b = 0; b < blocks.Length; b++)
-        {
-            double t0 = ThreadCpuMicroseconds();
-            for (int i = 0; i < steps; i++) action();
-            blocks[b] = (ThreadCpuMicroseconds() - t0) / steps;
-        }
-        Array.Sort(blocks);
-        return blocks[2];
-    }
+    /// <summary>Thread CPU microseconds per call of <paramref name="action"/>, median of 5 blocks of ~0.2 s.</summary>
+    internal static double Measure(Action action) => ThreadCpuClock.PerCall(action);
 
     /// <summary>Releases the model and tensors (for <see cref="StepProfile"/>).</summary>
     public void Dispose()
@@ -135,44 +119,11 @@ public class SramStepBenchmarks : IDisposable
     public void Cleanup()
     {
         // BenchmarkDotNet runs each case in its own process: the process's peak RSS is this case's.
-        string status = File.ReadAllText("/proc/self/status");
-        string hwm = status.Split('\n').First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
+        string hwm = ThreadCpuClock.PeakResidentSet();
         long parameters = _model.ParameterCount();
-        double cpu = ThreadCpuMicrosecondsPerStep();
+        double cpu = Measure(Step);
         string line = string.Create(CultureInfo.InvariantCulture, $"{Model},{K},{Width},{parameters},{ExpertMacs},{hwm},{cpu:F1}{Environment.NewLine}");
         File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-step-extra.csv"), line);
         Dispose();
-    }
-
-    /// <summary>
-    /// CPU time of this thread per step (libtorch runs on the calling thread with one CPU thread):
-    /// unlike wall time it does not count the time other processes hold the shared cores.
-    /// </summary>
-    private double ThreadCpuMicrosecondsPerStep() => Measure(Step);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    private static double ThreadCpuMicroseconds()
-    {
-        const int ClockThreadCpuTime = 3;
-        if (ClockGetTime(ClockThreadCpuTime, out var t) != 0) return double.NaN;
-        return t.Seconds * 1e6 + t.Nanoseconds / 1e3;
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(8).WithId("short"));
-            WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        }
     }
 }

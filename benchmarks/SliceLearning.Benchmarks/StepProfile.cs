@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
-using SliceLearning.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,26 +8,40 @@ namespace SliceLearning.Benchmarks;
 
 /// <summary>
 /// A quick look at where a training step's time goes, without BenchmarkDotNet's process per case:
-/// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --step-profile</c>.
-/// Thread CPU time per step (median of 5 blocks) for VANILLA and SRAM at several k, and the parts
-/// of the SRAM step (forward + loss, backward, optimizer).
+/// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --step-profile [case ...]</c>
+/// (cases as in <see cref="SramStepBenchmarks.Cases"/>, e.g. <c>"SRAM k=2"</c>; all by default).
+/// Thread CPU time per step (median of 5 blocks) and of its parts (forward + loss, backward,
+/// optimizer, zero-grad), the number of parameter tensors (the optimizer and zero-grad work once
+/// per tensor), and the managed tensors one step and one forward + loss create: each is one native
+/// TorchSharp call that returns a new tensor (in-place updates and the native backward pass are not counted).
 /// </summary>
 internal static class StepProfile
 {
-    public static void Run()
+    public static void Run(IReadOnlyList<string> cases)
     {
         ComputeDevice.SetCpuThreads(1);
-        Console.WriteLine("model,k,step_us,forward_loss_us,backward_us,optimizer_us,zero_grad_us");
-        foreach (var (model, k) in new[] { ("Vanilla", 1), ("SRAM", 1), ("SRAM", 2), ("SRAM", 16), ("SRAM", 64), ("SRAM", 256), ("HPS", 2), ("MoE", 2) })
+        Console.WriteLine("case,parameter_tensors,tensors_per_step,tensors_per_forward_loss,step_us,forward_loss_us,backward_us,optimizer_us,zero_grad_us");
+        foreach (var name in cases.Count > 0 ? cases : SramStepBenchmarks.Cases)
         {
-            using var c = new SramStepBenchmarks { Model = model, K = k, Width = 13 };
+            using var c = new SramStepBenchmarks { Case = name, Width = 13 };
             c.Setup();
-            double step = c.Measure(() => c.Step());
-            double forward = c.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss(); });
-            double backward = c.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss().backward(); }) - forward;
-            double optimizer = c.Measure(() => c.OptimizerStep());
-            double zero = c.Measure(() => c.ZeroGrad());
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{model},{k},{step:F1},{forward:F1},{backward:F1},{optimizer:F1},{zero:F1}"));
+            long tensorsPerStep = TensorsCreatedBy(() => c.Step());
+            long tensorsPerForward = TensorsCreatedBy(() => { using var s = NewDisposeScope(); c.ForwardLoss(); });
+            double step = SramStepBenchmarks.Measure(() => c.Step());
+            double forward = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss(); });
+            double backward = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss().backward(); }) - forward;
+            double optimizer = SramStepBenchmarks.Measure(() => c.OptimizerStep());
+            double zero = SramStepBenchmarks.Measure(() => c.ZeroGrad());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name},{c.ParameterTensors},{tensorsPerStep},{tensorsPerForward},{step:F1},{forward:F1},{backward:F1},{optimizer:F1},{zero:F1}"));
         }
+    }
+
+    private static long TensorsCreatedBy(Action action)
+    {
+        var statistics = DisposeScopeManager.Statistics.TensorStatistics;
+        long before = statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
+        action();
+        return statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount - before;
     }
 }

@@ -169,7 +169,8 @@ public static class Experiment
         }
         console.Write(table);
 
-        // Paired differences (same seed, same initial data, same final-model seed): Slice Tuner method minus each baseline.
+        // Paired differences (same seed, same initial data, same final-model seed): Slice Tuner method minus each baseline,
+        // and each iterative strategy minus One-shot (the paper's Table 2 ordering).
         var tuned = methods.Where(m => m is "Moderate" or "One-shot" or "Conservative" or "Aggressive").ToArray();
         var baselines = methods.Where(m => m is "Original" or "Uniform" or "Water filling").ToArray();
         if (options.Seeds > 1 && tuned.Length > 0 && baselines.Length > 0)
@@ -177,7 +178,8 @@ public static class Experiment
             var paired = new Table().AddColumns("Difference (paired over seeds)", "Loss: mean [[95% CI]]", "Avg EER: mean [[95% CI]]", "Max EER: mean [[95% CI]]");
             foreach (var t in tuned)
             {
-                foreach (var b in baselines)
+                var against = t != "One-shot" && methods.Contains("One-shot") ? baselines.Append("One-shot") : baselines;
+                foreach (var b in against)
                 {
                     string Ci(Func<RunResult, double> f)
                     {

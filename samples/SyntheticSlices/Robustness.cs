@@ -27,7 +27,7 @@ internal sealed record RobustnessSettings(
 /// <summary>
 /// One method of the suite: VANILLA, HPS, or SRAM with options. "SRAM" is the library's defaults;
 /// "SRAM-paper" the paper's attention; "SRAM[key=value,...]" sets attention=, backprop=, T=, h=,
-/// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), indnorm= (IndicatorLossNormalization), igrad= (IndicatorGradientScale), balance= (LossBalancing),
+/// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), indnorm= (IndicatorLossNormalization), igrad= (IndicatorGradientScale), iweight= (IndicatorGradientWeighting), balance= (LossBalancing),
 /// form= (ExpertForm), ewd= (ExpertWeightDecay), edrop= (ExpertDropout), clip= (trainer gradient clipping) on top of the defaults.
 /// </summary>
 internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOptions>? Configure, double? Clip)
@@ -64,12 +64,13 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
                 "bgrad" => o => o.SliceGradientScale = Number(),
                 "indnorm" => o => o.IndicatorLossNormalization = Enum.Parse<IndicatorLossNormalization>(value, ignoreCase: true),
                 "igrad" => o => o.IndicatorGradientScale = Number(),
+                "iweight" => o => o.IndicatorGradientWeighting = Enum.Parse<IndicatorGradientWeighting>(value, ignoreCase: true),
                 "balance" => o => o.LossBalancing = Enum.Parse<LossBalancing>(value, ignoreCase: true),
                 "form" => o => o.ExpertForm = Enum.Parse<ExpertForm>(value, ignoreCase: true),
                 "ewd" => o => o.ExpertWeightDecay = Number(),
                 "edrop" => o => o.ExpertDropout = Number(),
                 "clip" => _ => { },
-                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, indnorm, igrad, balance, form, ewd, edrop, clip)."),
+                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, indnorm, igrad, iweight, balance, form, ewd, edrop, clip)."),
             };
             if (key == "clip") clip = Number();
             configure = o => { previous(o); step(o); };

@@ -105,8 +105,7 @@ public sealed class MixtureOfExpertsModel : SliceModelBase
     /// <summary>The gate weights [B, m] (base expert first): non-negative, each row sums to 1.</summary>
     public Tensor GateWeights(Tensor features)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         using var scope = NewDisposeScope();
         var (_, gateLogits) = Parts(features);
         return scope.MoveToOuter(gateLogits.softmax(1));
@@ -115,8 +114,7 @@ public sealed class MixtureOfExpertsModel : SliceModelBase
     /// <summary>Each expert's logits [B, m, C] (base expert first).</summary>
     public Tensor ExpertLogits(Tensor features)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         using var scope = NewDisposeScope();
         var (expertLogits, _) = Parts(features);
         return scope.MoveToOuter(expertLogits);

@@ -91,40 +91,45 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
 
     internal override Tensor LogitsCore(Tensor features)
     {
-        using var output = RunCore(features);
-        return output.Logits.alias();
+        using var scope = NewDisposeScope();
+        return scope.MoveToOuter(RunCore(features).Logits);
     }
 
     /// <summary>Runs the backbone and every SRAM component; the caller disposes the output.</summary>
     public SramOutput Run(Tensor features)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         return RunCore(features);
     }
 
-    private SramOutput RunCore(Tensor features)
+    private SramOutput RunCore(Tensor features) => RunCore(features, out var z, keepRepresentation: false);
+
+    // keepRepresentation: also hand out the backbone output z (else z is disposed with the scope).
+    private SramOutput RunCore(Tensor features, out Tensor? z, bool keepRepresentation)
     {
         using var scope = NewDisposeScope();
-        var z = RunBackbone(backbone, features);
-        var output = sram.call(z);
+        var representation = RunBackbone(backbone, features);
+        var output = sram.call(representation);
         foreach (var t in new[] { output.IndicatorLogits, output.SlicePredictionLogits,
             output.AttentionWeights, output.SliceAwareRepresentation, output.Logits })
             scope.MoveToOuter(t);
+        z = keepRepresentation ? scope.MoveToOuter(representation) : null;
         return output;
     }
 
+    // LossTermsCore leaves every tensor it returns in the caller's dispose scope: these methods move
+    // out what they return and let the scope dispose the rest (no alias ops on the training path).
     internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
-        logits.Dispose();
-        return terms.Total.alias();
+        using var scope = NewDisposeScope();
+        return scope.MoveToOuter(LossTermsCore(features, labels, sliceMembership, out _).Total);
     }
 
     internal override (Tensor Loss, Tensor Logits) LossAndLogitsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
-        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
-        return (terms.Total.alias(), logits);
+        using var scope = NewDisposeScope();
+        var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(logits));
     }
 
     internal override IReadOnlyList<string> LossTermNames { get; } = new[] { "total", "prediction", "slice head", "indicator" };
@@ -132,9 +137,9 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        using var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
+        var terms = LossTermsCore(features, labels, sliceMembership, out _);
         var values = torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
-        return (scope.MoveToOuter(terms.Total.alias()), scope.MoveToOuter(values));
+        return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(values));
     }
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);
@@ -149,16 +154,19 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckBatch(features, labels, sliceMembership);
-        var terms = LossTermsCore(features, labels, sliceMembership, out var logits);
-        logits.Dispose();
+        using var scope = NewDisposeScope();
+        var terms = LossTermsCore(features, labels, sliceMembership, out _);
+        foreach (var t in new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator, terms.MemberPairs }) scope.MoveToOuter(t);
         return terms;
     }
 
+    // The terms and the class logits, all left in the caller's dispose scope (the intermediates are disposed here).
     private SliceAwareLoss LossTermsCore(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor logits)
     {
         long b = features.shape[0];
         using var scope = NewDisposeScope();
-        using var output = RunCore(features);
+        bool aligned = _options.IndicatorGradientWeighting == IndicatorGradientWeighting.PredictionAligned && torch.is_grad_enabled();
+        var output = RunCore(features, out var z, keepRepresentation: aligned);
         var mask = sliceMembership.dtype == output.Logits.dtype ? sliceMembership : sliceMembership.to(output.Logits.dtype);
         // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
         long rows = StepNormalization.Rows(b);
@@ -205,12 +213,13 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
                 : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
-        // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, or the sum over √m.
+        // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, the sum over √m, or the sum capped at three slices' weight.
         long m = mask.shape[1];
         double indicatorDivisor = _options.IndicatorLossNormalization switch
         {
             IndicatorLossNormalization.MeanOverSlices => (double)rows * m,
             IndicatorLossNormalization.RootOverSlices => rows * Math.Sqrt(m),
+            IndicatorLossNormalization.CappedSum => rows * Math.Max(1.0, m / 3.0),
             _ => rows,
         };
         var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), indicatorDivisor);
@@ -222,13 +231,15 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var total = loss_log_variance is null
             ? ScalarMath.Add(ScalarMath.Add(weightedPrediction, weightedHead), weightedIndicator)
             : Balanced(loss_log_variance, new[] { weightedPrediction, weightedHead, weightedIndicator }, (double)b / rows);
+        if (aligned && z is not null && z.requires_grad)
+            total = ScalarMath.Add(total, AlignmentCorrection(z, weightedPrediction, output.IndicatorLogits, mask, indicatorDivisor));
         if (_options.ExpertWeightDecay > 0)
         {
             // λ/2 · Σ W² over the expert weights [m, d, h]: its gradient is λ·W.
             var weight = sram.ExpertProjections.Weight;
             total = ScalarMath.Add(total, ScalarMath.Mul(weight.mul(weight).sum(), _options.ExpertWeightDecay / 2));
         }
-        logits = scope.MoveToOuter(output.Logits.alias());
+        logits = scope.MoveToOuter(output.Logits);
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),
             scope.MoveToOuter(indicator), scope.MoveToOuter(memberPairs));
     }
@@ -244,8 +255,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     public SliceExplanation Explain(Tensor features, int topSlices = 3)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(topSlices, 0);
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         ModelInputChecks.Finite(features);
         var names = SliceNames;
         return ModelMode.InEvaluation(this, () =>
@@ -293,6 +303,31 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         var probability = indicatorLogits.detach().sigmoid();
         var soft = _options.SliceHeadMembership == SliceHeadMembership.SfTimesIndicator ? probability.mul(mask) : probability;
         return torch.cat(new[] { mask.narrow(1, 0, 1), soft.narrow(1, 1, mask.shape[1] - 1) }, 1);
+    }
+
+    // IndicatorGradientWeighting.PredictionAligned: a term whose value is 0 and whose gradient at z is
+    // Σ_i (c_i − 1)·G_i, so that slice i's indicator gradient G_i at the backbone output z reaches the backbone
+    // times c_i = max(0, cos(G_i, g)), g the prediction loss's gradient at z. The indicator loss's gradient
+    // at z is closed-form: G_i = e_i ⊗ W_i with e = s·w·(sigmoid(Q) − Y) / divisor and W the indicator heads'
+    // weight [m, d] (s: the gradient scales of the Q path).
+    private Tensor AlignmentCorrection(Tensor z, Tensor prediction, Tensor indicatorLogits, Tensor mask, double divisor)
+    {
+        using var scope = NewDisposeScope();
+        var g = torch.autograd.grad(new[] { prediction }, new[] { z }, retain_graph: true, allow_unused: true)[0];
+        if (g is null || g.IsInvalid) return scope.MoveToOuter(torch.zeros_like(prediction));
+        Tensor correction;
+        using (torch.no_grad())
+        {
+            double share = _options.IndicatorLossWeight * _options.SliceGradientScale * _options.IndicatorGradientScale / divisor;
+            var e = ScalarMath.Mul(indicatorLogits.detach().sigmoid().sub(mask), share);          // [B, m]
+            var w = sram.IndicatorHeads.weight!.detach();                                          // [m, d]
+            var dot = e.mul(g.mm(w.t())).sum(0L);                                                  // <G_i, g> [m]
+            var norms = e.pow(ScalarMath.Two).sum(0L).sqrt().mul(w.pow(ScalarMath.Two).sum(1L).sqrt()).mul(g.norm());
+            var keep = dot.div(ScalarMath.ClampMin(norms, 1e-12)).clamp(ScalarMath.Zero, ScalarMath.One);
+            correction = keep.sub(ScalarMath.One).unsqueeze(0).mul(e).mm(w);                       // Σ_i (c_i − 1) G_i [B, d]
+        }
+        var term = correction.mul(z.sub(z.detach())).sum();
+        return scope.MoveToOuter(term);
     }
 
     // Σ_t exp(−s_t)·L_t + s_t (Kendall et al. 2018). Under data-parallel training each rank adds its share

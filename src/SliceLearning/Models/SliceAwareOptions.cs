@@ -99,6 +99,12 @@ public sealed class SliceAwareOptions
     public double IndicatorGradientScale { get; set; } = 1.0;
 
     /// <summary>
+    /// How much of each slice's indicator gradient reaches the backbone (<see cref="Models.IndicatorGradientWeighting"/>).
+    /// </summary>
+    /// <value>The default value is <see cref="Models.IndicatorGradientWeighting.Uniform"/>.</value>
+    public IndicatorGradientWeighting IndicatorGradientWeighting { get; set; } = IndicatorGradientWeighting.Uniform;
+
+    /// <summary>
     /// How the three loss terms are weighted against each other (<see cref="Models.LossBalancing"/>).
     /// </summary>
     /// <value>The default value is <see cref="Models.LossBalancing.FixedWeights"/>.</value>
@@ -161,6 +167,8 @@ public sealed class SliceAwareOptions
             problems.Add($"SliceGradientScale must be a number in [0, 1]. Got {Format(SliceGradientScale)}.");
         if (!(IndicatorGradientScale >= 0 && IndicatorGradientScale <= 1))
             problems.Add($"IndicatorGradientScale must be a number in [0, 1]. Got {Format(IndicatorGradientScale)}.");
+        if (!Enum.IsDefined(IndicatorGradientWeighting))
+            problems.Add($"IndicatorGradientWeighting must be one of {string.Join(", ", Enum.GetNames<IndicatorGradientWeighting>())}. Got {(int)IndicatorGradientWeighting}.");
         if (!Enum.IsDefined(LossBalancing))
             problems.Add($"LossBalancing must be one of {string.Join(", ", Enum.GetNames<LossBalancing>())}. Got {(int)LossBalancing}.");
         if (!Enum.IsDefined(ExpertForm))
@@ -246,6 +254,31 @@ public enum IndicatorLossNormalization
     /// shrinks it with √m.
     /// </summary>
     RootOverSlices,
+
+    /// <summary>
+    /// Summed over the slices while m ≤ 3 and scaled to a total weight of three slices beyond, i.e. the sum
+    /// times min(1, 3 / m): the paper's sum in the paper's setting (two SFs plus the base slice), and a fixed
+    /// budget of three slice terms in the backbone's gradient however many SFs are added.
+    /// </summary>
+    CappedSum,
+}
+
+/// <summary>How much of each slice's indicator-loss gradient reaches the backbone.</summary>
+public enum IndicatorGradientWeighting
+{
+    /// <summary>All of it (times <see cref="SliceAwareOptions.IndicatorGradientScale"/> and <see cref="SliceAwareOptions.SliceGradientScale"/>).</summary>
+    Uniform = 0,
+
+    /// <summary>
+    /// Per batch, slice i's indicator gradient at the backbone output z is multiplied by max(0, cos(G_i, g)),
+    /// where G_i is that gradient and g the prediction loss's gradient at z (the weighted gradient-similarity
+    /// rule of Du et al., "Adapting auxiliary losses using gradient similarity", 2018, applied per slice at
+    /// the backbone output). SFs whose membership the prediction does not need (e.g. many benign SFs) stop
+    /// shaping the backbone; SFs whose membership helps the prediction keep a share. The indicator heads get
+    /// their full gradient and the loss value does not change. Costs one extra backward pass from the
+    /// prediction loss to z per training step.
+    /// </summary>
+    PredictionAligned,
 }
 
 /// <summary>How the prediction, slice-head and indicator losses are weighted against each other.</summary>

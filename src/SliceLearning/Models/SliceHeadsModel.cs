@@ -32,8 +32,7 @@ public abstract class SliceHeadsModel : SliceModelBase
     /// <summary>Logits of every head, [B, m, C] (base head first): what each slice head predicts.</summary>
     public Tensor HeadLogits(Tensor features)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ModelInputChecks.Features(features);
+        CheckFeatures(features);
         return HeadLogitsCore(features);
     }
 

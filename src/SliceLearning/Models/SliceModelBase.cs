@@ -67,8 +67,7 @@ public abstract class SliceModelBase : nn.Module<Tensor, Tensor>, ITrainableMode
     /// <exception cref="SliceDataException">The batch is empty or does not fit the backbone.</exception>
     public sealed override Tensor forward(Tensor input)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ModelInputChecks.Features(input);
+        CheckFeatures(input);
         return LogitsCore(input);
     }
 
@@ -95,6 +94,13 @@ public abstract class SliceModelBase : nn.Module<Tensor, Tensor>, ITrainableMode
     /// <param name="path">The checkpoint file; replaced only when the new file is complete.</param>
     /// <exception cref="ObjectDisposedException">The model has been disposed; the file is not touched.</exception>
     public void Save(string path) => Training.ModelCheckpoint.Save(this, path);
+
+    /// <summary>What every public member that takes features checks first: the model is not disposed and the batch is non-empty.</summary>
+    private protected void CheckFeatures(Tensor features)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ModelInputChecks.Features(features);
+    }
 
     /// <summary>The checks of <see cref="Loss"/>, without computing it.</summary>
     internal void CheckBatch(Tensor features, Tensor labels, Tensor sliceMembership)

@@ -104,8 +104,7 @@ public static class SliceAttention
     private static Tensor LearnedOdds(Tensor q, Tensor p, Tensor? sliceScores)
     {
         long b = q.shape[0], m = q.shape[1];
-        var baseScore = zeros(new long[] { b, 1 }, dtype: q.dtype, device: q.device);
-        if (m == 1) return baseScore;
+        if (m == 1) return zeros(new long[] { b, 1 }, dtype: q.dtype, device: q.device);
         var slices = q.narrow(1, 1, m - 1).add(LogConfidence(p.narrow(1, 1, m - 1)), One);
         if (sliceScores is not null)
         {
@@ -113,6 +112,7 @@ public static class SliceAttention
                 throw new ArgumentException($"Expected learned slice scores [{m - 1}], got [{string.Join(", ", sliceScores.shape)}].", nameof(sliceScores));
             slices = slices.add(sliceScores, One);
         }
-        return cat(new[] { baseScore, slices }, 1);
+        // The base column's 0 in front, in one op.
+        return nn.functional.pad(slices, new long[] { 1, 0 });
     }
 }

@@ -162,10 +162,10 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
             scope.MoveToOuter(a), scope.MoveToOuter(zPrime), scope.MoveToOuter(logits));
     }
 
-    // s·z + (1 − s)·z.detach(): the value of z, s times its gradient.
+    // s·z + (1 − s)·z.detach(): the value of z, s times its gradient (z itself for s = 1: no op).
     private static Tensor ScaleGradient(Tensor z, double scale)
     {
-        if (scale == 1.0) return z.alias();
+        if (scale == 1.0) return z;
         var frozen = z.detach();
         if (scale == 0.0) return frozen;
         using var s = scale.ToScalar();

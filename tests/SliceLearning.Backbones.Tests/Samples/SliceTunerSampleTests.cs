@@ -27,6 +27,8 @@ public sealed class SliceTunerSampleTests
         foreach (var method in new[] { "Original", "Uniform", "Water filling", "One-shot", "Moderate" }) Assert.Contains(method, text);
         Assert.Contains("Median R²", text);
         Assert.Contains("Moderate - Uniform", text);   // the paired differences over the two seeds
+        Assert.Contains("Moderate - One-shot", text);   // an iterative strategy against One-shot (Table 2's ordering)
+        Assert.DoesNotContain("One-shot - One-shot", text);
         Assert.Contains("Unusable fits:", text);
         Assert.Matches(@"Total: \d+ trainings", text);
     }

@@ -55,6 +55,7 @@ public sealed class SliceAwareModelTests
             o.IndicatorLossNormalization = (IndicatorLossNormalization)9;
             o.IndicatorGradientScale = -0.5;
             o.LossBalancing = (LossBalancing)4;
+            o.IndicatorGradientWeighting = (IndicatorGradientWeighting)5;
         }));
         Assert.Contains("Invalid SliceAwareOptions", ex.Message);
         Assert.Contains("ExpertSize must be at least 1 (or null for the backbone width). Got 0.", ex.Message);
@@ -62,9 +63,10 @@ public sealed class SliceAwareModelTests
         Assert.Contains("IndicatorLossWeight must be a finite number >= 0. Got NaN.", ex.Message);
         Assert.Contains("SliceGradientScale must be a number in [0, 1]. Got 1.5.", ex.Message);
         Assert.Contains("SliceHeadMembership must be one of SfMembers, SfTimesIndicator, Indicator. Got 7.", ex.Message);
-        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices, RootOverSlices. Got 9.", ex.Message);
+        Assert.Contains("IndicatorLossNormalization must be one of MeanOverSlices, SumOverSlices, RootOverSlices, CappedSum. Got 9.", ex.Message);
         Assert.Contains("IndicatorGradientScale must be a number in [0, 1]. Got -0.5.", ex.Message);
         Assert.Contains("LossBalancing must be one of FixedWeights, LearnedUncertainty. Got 4.", ex.Message);
+        Assert.Contains("IndicatorGradientWeighting must be one of Uniform, PredictionAligned. Got 5.", ex.Message);
         var zeroWeight = Assert.Throws<ArgumentException>(() => NewModel(configure: o => { o.LossBalancing = LossBalancing.LearnedUncertainty; o.SliceHeadLossWeight = 0; }));
         Assert.Contains("LossBalancing.LearnedUncertainty needs every loss weight above 0", zeroWeight.Message);
         Assert.Contains("Got 1, 0, 1.", zeroWeight.Message);
@@ -140,6 +142,9 @@ public sealed class SliceAwareModelTests
         using var root = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.RootOverSlices);
         using var rootTerms = root.LossTerms(x, y, membership);
         Assert.Equal(4 * ind / 2, rootTerms.Indicator.item<float>(), 4);  // the sum over √4
+        using var capped = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.CappedSum);
+        using var cappedTerms = capped.LossTerms(x, y, membership);
+        Assert.Equal(4 * ind * 3 / 4, cappedTerms.Indicator.item<float>(), 4);  // m = 4: the sum times 3/4
 
         static double Ce(double l0, double l1, long label)
         {
@@ -255,6 +260,73 @@ public sealed class SliceAwareModelTests
             Assert.True(none[name].allclose(backbone ? g - indicatorShare : g, rtol: 1e-4, atol: 1e-6), name);
         }
         Assert.Contains(onlyIndicator, kv => kv.Key.StartsWith("backbone", StringComparison.Ordinal) && kv.Value.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void PredictionAligned_PassesEachSlicesIndicatorGradientTimesItsPositiveCosineToThePredictionGradient()
+    {
+        // Backbone Linear(6, d) on one-hot rows: column b of its weight gradient is the gradient at z of row b.
+        const int d = 5;
+        SliceAwareModel Model(Action<SliceAwareOptions> configure)
+        {
+            manual_seed(21);
+            return SliceAwareModel.Create(nn.Linear(6, d), d, 2, Names, o => { o.SliceHeadLossWeight = 0; configure(o); });
+        }
+        using var x = eye(6);
+        using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
+        using var membership = Membership();
+        (double[,] Gz, Dictionary<string, Tensor> All, float Loss) Run(Action<SliceAwareOptions> configure)
+        {
+            using var model = Model(configure);
+            using var total = model.Loss(x, y, membership);
+            total.backward();
+            var w = model.Backbone.parameters().First().grad!.data<float>().ToArray();   // [d, 6]
+            var gz = new double[6, d];
+            for (int b = 0; b < 6; b++) for (int j = 0; j < d; j++) gz[b, j] = w[j * 6 + b];
+            return (gz, model.named_parameters().ToDictionary(t => t.name, t => t.parameter.grad!.clone()), total.item<float>());
+        }
+        var prediction = Run(o => o.IndicatorLossWeight = 0).Gz;
+        var indicator = Run(o => o.PredictionLossWeight = 0).Gz;
+        var uniform = Run(_ => { });
+        var aligned = Run(o => o.IndicatorGradientWeighting = IndicatorGradientWeighting.PredictionAligned);
+
+        // By hand: G_i[b] = e[b, i]·W_i with e = (sigmoid(q) − y) / (B·m) (the mean over the 4 slices).
+        using var reference = Model(_ => { });
+        using var output = reference.Run(x);
+        var q = output.IndicatorLogits.data<float>().ToArray();
+        var heads = reference.Sram.IndicatorHeads.weight!.data<float>().ToArray();   // [4, d]
+        var mask = membership.data<float>().ToArray();
+        var expected = (double[,])prediction.Clone();
+        var sumOfSlices = new double[6, d];
+        double predictionNorm = Math.Sqrt(prediction.Cast<double>().Sum(v => v * v));
+        var kept = new double[4];
+        for (int i = 0; i < 4; i++)
+        {
+            var g = new double[6, d];
+            double dot = 0, norm = 0;
+            for (int b = 0; b < 6; b++)
+                for (int j = 0; j < d; j++)
+                {
+                    double e = (1 / (1 + Math.Exp(-q[4 * b + i])) - mask[4 * b + i]) / 24;
+                    g[b, j] = e * heads[i * d + j];
+                    dot += g[b, j] * prediction[b, j];
+                    norm += g[b, j] * g[b, j];
+                    sumOfSlices[b, j] += g[b, j];
+                }
+            kept[i] = Math.Clamp(dot / (Math.Sqrt(norm) * predictionNorm), 0, 1);
+            for (int b = 0; b < 6; b++) for (int j = 0; j < d; j++) expected[b, j] += kept[i] * g[b, j];
+        }
+        for (int b = 0; b < 6; b++)
+            for (int j = 0; j < d; j++)
+            {
+                Assert.Equal(indicator[b, j], sumOfSlices[b, j], 5);                    // the closed form is the indicator loss's gradient
+                Assert.Equal(prediction[b, j] + indicator[b, j], uniform.Gz[b, j], 5);  // Uniform: all of it
+                Assert.Equal(expected[b, j], aligned.Gz[b, j], 5);
+            }
+        Assert.Contains(kept, c => c < 1);   // the rule changes something on this batch
+        Assert.Equal(uniform.Loss, aligned.Loss);
+        foreach (var (name, g) in uniform.All.Where(kv => !kv.Key.StartsWith("backbone", StringComparison.Ordinal)))
+            Assert.True(aligned.All[name].allclose(g, rtol: 1e-5, atol: 1e-7), name);   // the heads keep their gradient
     }
 
     [Fact]
