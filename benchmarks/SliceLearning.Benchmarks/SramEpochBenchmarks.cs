@@ -1,7 +1,5 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
 using SliceLearning.Slicing;
@@ -20,7 +18,7 @@ namespace SliceLearning.Benchmarks;
 /// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramStepBenchmarks*' '*SramEpochBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(Config))]
+[Config(typeof(ShortJobConfig))]
 public class SramEpochBenchmarks
 {
     private const int Rows = 10_000;
@@ -74,14 +72,5 @@ public class SramEpochBenchmarks
         File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-epoch-extra.csv"), line);
         _trainer.Model.Dispose();
         _data.Dispose();
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(8).WithId("short"));
-            WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        }
     }
 }

@@ -1,7 +1,5 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using SliceLearning.Models;
 using SliceLearning.Runtime;
 using SliceLearning.Training;
@@ -19,7 +17,7 @@ namespace SliceLearning.Benchmarks;
 /// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --filter '*SramStepBenchmarks*'</c>
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(Config))]
+[Config(typeof(ShortJobConfig))]
 public class SramStepBenchmarks : IDisposable
 {
     private const int BatchSize = 64;
@@ -127,14 +125,5 @@ public class SramStepBenchmarks : IDisposable
         string line = string.Create(CultureInfo.InvariantCulture, $"{Model},{K},{Width},{parameters},{ExpertMacs},{hwm},{cpu:F1}{Environment.NewLine}");
         File.AppendAllText(Path.Combine(Path.GetTempPath(), "sram-step-extra.csv"), line);
         Dispose();
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(8).WithId("short"));
-            WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        }
     }
 }

@@ -22,7 +22,8 @@ public sealed record RunSettings(
     int BatchSize = 64,
     double WeightDecay = 0,
     IReadOnlyList<KeyValuePair<string, string>>? SramOptions = null,
-    double? Clip = null);
+    double? Clip = null,
+    string? TrainCurvePath = null);
 
 /// <summary>One trained model's test outcome.</summary>
 public sealed record RunResult(string Dataset, Protocol Protocol, string Model, int Seed, SliceReport Report, long Parameters,
@@ -77,6 +78,16 @@ public static class Experiment
         trainer = protocol == Protocol.Fixed
             ? trainer.WithData(data.Train).WithEpochs(settings.Epochs)
             : trainer.WithData(data.Train, data.Validation).WithEpochs(settings.MaxEpochs).WithEarlyStopping(settings.Patience, ValidationMetric.OverallF1);
+        if (settings.TrainCurvePath is { } curvePath)
+            trainer = trainer.WithProgress(new EpochCallback(epoch =>
+            {
+                if (epoch % 10 != 0) return;
+                var train = trained.Evaluate(data.Train, new SliceReportOptions { BootstrapResamples = 0 });
+                var test = trained.Evaluate(data.Test, new SliceReportOptions { BootstrapResamples = 0 });
+                static double MeanSliceF1(SliceReport r) => r.Slices.Skip(1).Where(x => !x.IsEmpty).Average(x => x.Metrics.F1);
+                File.AppendAllText(curvePath, string.Create(CultureInfo.InvariantCulture,
+                    $"{task.Name},{protocol.ToString().ToLowerInvariant()},{model},{seed},{epoch},{train.Overall.Metrics.F1:F4},{test.Overall.Metrics.F1:F4},{MeanSliceF1(train):F4},{MeanSliceF1(test):F4}{Environment.NewLine}"));
+            }));
         var fit = trainer.Fit(cancellationToken);
         var report = trained.Evaluate(data.Test, new SliceReportOptions { BootstrapResamples = 0 });
         var attention = trained is SliceAwareModel sram ? OwnAttention(sram, data.Test) : null;
@@ -143,4 +154,10 @@ public static class Experiment
             if (eq <= 0 || eq == s.Length - 1) throw new ArgumentException($"--sram takes Name=Value (e.g. ExpertSize=32), got '{s}'.");
             return new KeyValuePair<string, string>(s[..eq].Trim(), s[(eq + 1)..].Trim());
         }).ToList();
+}
+
+/// <summary>Calls back synchronously after every epoch (System.Progress would post to the thread pool).</summary>
+internal sealed class EpochCallback(Action<int> onEpoch) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => onEpoch(value.Epoch);
 }

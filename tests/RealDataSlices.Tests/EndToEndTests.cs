@@ -42,6 +42,39 @@ public class EndToEndTests
     }
 
     [Fact]
+    public async Task TrainCurveScoresEveryTenthEpoch_AndItsLastLineIsTheScoredModel()
+    {
+        ComputeDevice.SetCpuThreads(1);
+        var output = new DirectoryInfo(Path.Combine(Path.GetTempPath(), $"realdata-curve-{Guid.NewGuid():N}"));
+        string curve = Path.Combine(output.FullName, "curve.csv");
+        output.Create();
+        try
+        {
+            int code = await Runner.Run(new[] { "credit" }, new[] { 1 }, new[] { Protocol.Fixed }, Experiment.Models,
+                new RunSettings(Epochs: 20, TrainCurvePath: curve), 120, Tasks.DataDirectory(null), output, new[] { "--dataset", "credit" }, new StringWriter());
+            Assert.Equal(0, code);
+            var lines = File.ReadAllLines(curve).Select(l => l.Split(',')).ToArray();
+            // 2 models x epochs 10 and 20.
+            Assert.Equal(new[] { "vanilla/10", "vanilla/20", "sram/10", "sram/20" }, lines.Select(f => f[2] + "/" + f[4]));
+            Assert.All(lines, f =>
+            {
+                Assert.Equal(9, f.Length);
+                Assert.Equal(("credit", "fixed", "1"), (f[0], f[1], f[3]));
+                Assert.All(f[5..], v => Assert.InRange(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture), 0.0, 1.0));
+            });
+            // The epoch-20 test F1 is the score of the model the fixed protocol reports.
+            var runs = File.ReadAllLines(Path.Combine(output.FullName, "runs.csv")).Skip(1).Select(l => l.Split(','))
+                .Where(f => f[4] == "base").ToDictionary(f => f[2], f => double.Parse(f[6], System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var f in lines.Where(f => f[4] == "20"))
+                Assert.InRange(double.Parse(f[6], System.Globalization.CultureInfo.InvariantCulture), runs[f[2]] - 1e-4, runs[f[2]] + 1e-4);
+        }
+        finally
+        {
+            if (output.Exists) output.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void TasksHaveTheDocumentedShapes()
     {
         var dir = Tasks.DataDirectory(null);
