@@ -270,7 +270,7 @@ public sealed class SliceAwareModelTests
         SliceAwareModel Model(Action<SliceAwareOptions> configure)
         {
             manual_seed(21);
-            return SliceAwareModel.Create(nn.Linear(6, d), d, 2, Names, o => { o.SliceHeadLossWeight = 0; configure(o); });
+            return SliceAwareModel.Create(nn.Linear(6, d), d, 2, Names, o => { o.SliceHeadLossWeight = 0; o.IndicatorLossNormalization = IndicatorLossNormalization.MeanOverSlices; configure(o); });
         }
         using var x = eye(6);
         using var y = tensor(new long[] { 0, 1, 1, 0, 1, 0 });
