@@ -85,8 +85,11 @@ public sealed class SliceAwareOptions
     public double IndicatorLossWeight { get; set; } = 1.0;
 
     /// <summary>How the indicator loss combines the m slices (see <see cref="IndicatorLossWeight"/>).</summary>
-    /// <value>The default value is <see cref="Models.IndicatorLossNormalization.MeanOverSlices"/>.</value>
-    public IndicatorLossNormalization IndicatorLossNormalization { get; set; } = IndicatorLossNormalization.MeanOverSlices;
+    /// <value>
+    /// The default value is <see cref="Models.IndicatorLossNormalization.CappedSum"/>: the paper's sum with up to
+    /// two SFs, a fixed total weight of three slice terms beyond (docs/sram.md gives the measurements behind it).
+    /// </value>
+    public IndicatorLossNormalization IndicatorLossNormalization { get; set; } = IndicatorLossNormalization.CappedSum;
 
     /// <summary>
     /// The share in [0, 1] of the indicator loss's gradient that reaches the backbone; the indicator heads

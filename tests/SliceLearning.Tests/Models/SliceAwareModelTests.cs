@@ -133,9 +133,12 @@ public sealed class SliceAwareModelTests
         Assert.Equal(11, terms.MemberPairs.item<float>());
         Assert.Equal(pred, terms.Prediction.item<float>(), 4);
         Assert.Equal(head, terms.SliceHead.item<float>(), 4);
-        ind /= 4;   // the default: averaged over the m = 4 slices
-        Assert.Equal(ind, terms.Indicator.item<float>(), 4);
-        Assert.Equal(0.5 * pred + 2 * head + 3 * ind, terms.Total.item<float>(), 4);
+        ind /= 4;   // averaged over the m = 4 slices
+        Assert.Equal(3 * ind, terms.Indicator.item<float>(), 4);   // the default, CappedSum: the sum × 3/4 at m = 4
+        Assert.Equal(0.5 * pred + 2 * head + 3 * (3 * ind), terms.Total.item<float>(), 4);
+        using var mean = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.MeanOverSlices);
+        using var meanTerms = mean.LossTerms(x, y, membership);
+        Assert.Equal(ind, meanTerms.Indicator.item<float>(), 4);
         using var summed = NewModel(configure: o => o.IndicatorLossNormalization = IndicatorLossNormalization.SumOverSlices);
         using var summedTerms = summed.LossTerms(x, y, membership);
         Assert.Equal(4 * ind, summedTerms.Indicator.item<float>(), 4);   // same seed, same weights: the paper's sum
