@@ -2,6 +2,7 @@ using SliceLearning.Models;
 using SliceLearning.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
+using static SliceLearning.Tests.Models.SliceAwareFixture;
 
 namespace SliceLearning.Tests.Models;
 
@@ -9,24 +10,6 @@ namespace SliceLearning.Tests.Models;
 [Collection("Sequential")]
 public sealed class SliceAwareExpertOptionsTests
 {
-    private static readonly string[] Names = { "a", "b", "c" };
-
-    private static SliceAwareModel NewModel(Action<SliceAwareOptions>? configure = null, long width = 6, int seed = 5)
-    {
-        manual_seed(seed);
-        return SliceAwareModel.Create(nn.Sequential(nn.Linear(3, width), nn.ReLU()), width, 2, Names, configure);
-    }
-
-    private static Tensor Membership() => tensor(new float[]
-    {
-        1, 1, 0, 0,
-        1, 1, 1, 0,
-        1, 0, 0, 0,
-        1, 0, 1, 0,
-        1, 0, 0, 0,
-        1, 1, 0, 0,
-    }, new long[] { 6, 4 });
-
     [Fact]
     public void Defaults_AreThePapersProjections_WithoutPenaltyOrDropout()
     {

@@ -3,31 +3,15 @@ using SliceLearning.Modules;
 using SliceLearning.Slicing;
 using TorchSharp;
 using static TorchSharp.torch;
+using static SliceLearning.Tests.Models.SliceAwareFixture;
 
 namespace SliceLearning.Tests.Models;
 
 [Collection("Sequential")]
 public sealed class SliceAwareModelTests
 {
-    private static readonly string[] Names = { "a", "b", "c" };
-
-    private static SliceAwareModel NewModel(int numClasses = 2, Action<SliceAwareOptions>? configure = null, long width = 6, int seed = 5)
-    {
-        manual_seed(seed);
-        var backbone = nn.Sequential(nn.Linear(3, width), nn.ReLU());
-        return SliceAwareModel.Create(backbone, width, numClasses, Names, configure);
-    }
-
-    // 6 rows, m = 4 (base, a, b, c); slice c has no member.
-    private static Tensor Membership() => tensor(new float[]
-    {
-        1, 1, 0, 0,
-        1, 1, 1, 0,
-        1, 0, 0, 0,
-        1, 0, 1, 0,
-        1, 0, 0, 0,
-        1, 1, 0, 0,
-    }, new long[] { 6, 4 });
+    private static SliceAwareModel NewModel(int numClasses = 2, Action<SliceAwareOptions>? configure = null, long width = 6, int seed = 5) =>
+        SliceAwareFixture.NewModel(configure, width, seed, numClasses);
 
     [Fact]
     public void Create_AcceptsNamesWithOrWithoutBase_AndRejectsBadNames()
