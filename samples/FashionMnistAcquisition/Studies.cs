@@ -26,7 +26,7 @@ public static class Studies
         var (initial, pools) = bench.Split(seed, sizes);
         var uniform = AcquisitionBaselines.Uniform(slices, budget).Amounts;
         var target = sizes.Select((s, c) => (double)(s + uniform[c])).ToArray();
-        console.MarkupLineInterpolated($"[bold]Fit error study[/] ({o.Dataset}, seed {seed}): sizes ({string.Join(", ", sizes)}), target = sizes + uniform share of {budget} ({string.Join(", ", target)}); K = {o.Points} points from {o.MinFraction:P0}, {o.Repeats} repeats, truth = mean of {o.FinalRuns} trainings at the target");
+        console.MarkupLineInterpolated($"[bold]Fit error study[/] ({o.Dataset}, seed {seed}): sizes ({string.Join(", ", sizes)}), target = sizes + uniform share of {budget} ({string.Join(", ", target)}); K = {o.Points} points from {o.MinFraction:P0}, {o.Repeats} repeats, curve fit {o.CurveFit}, truth = mean of {o.FinalRuns} trainings at the target");
 
         // R independent one-repeat amortized estimates (different random subsets and training seeds).
         var raw = new IReadOnlyList<CurvePoint>[o.Repeats][];
@@ -57,9 +57,10 @@ public static class Studies
 
         var perSlice = new Table().AddColumns("Slice", "Size", "Loss at size (mean ± sd over repeats)", "Loss at target (mean ± sd)", "Measured drop", "sd / drop",
             "Fit (all K, all R): a, b, R²", "Predicted drop");
+        var allFits = FitAll(o, slices, c => Average(raw, c, Enumerable.Range(0, o.Repeats).ToArray(), Enumerable.Range(0, o.Points).ToArray()));
         for (int c = 0; c < slices; c++)
         {
-            var fit = LearningCurveFitter.Fit(Average(raw, c, Enumerable.Range(0, o.Repeats).ToArray(), Enumerable.Range(0, o.Points).ToArray()));
+            var fit = allFits[c];
             double drop = truth[c] - baseRuns[c].Average();
             perSlice.AddRow(bench.ClassNames[c], $"{sizes[c]} → {target[c]}", $"{baseRuns[c].Average():F3} ± {Experiment.Std(baseRuns[c]):F3}", $"{truth[c]:F3} ± {truthSd[c]:F3}",
                 Experiment.Signed(drop), $"{Experiment.Std(baseRuns[c]) / Math.Abs(drop):F2}",
@@ -80,10 +81,11 @@ public static class Studies
                 int fits = 0, unusable = 0;
                 foreach (var combo in Combinations(o.Repeats, r))
                 {
+                    var comboFits = FitAll(o, slices, c => Average(raw, c, combo, idx));
                     for (int c = 0; c < slices; c++)
                     {
                         fits++;
-                        var fit = LearningCurveFitter.Fit(Average(raw, c, combo, idx));
+                        var fit = comboFits[c];
                         if (fit.Curve is not { } curve) { unusable++; continue; }
                         errors.Add(Math.Abs(curve.Loss(target[c]) - truth[c]));
                         double drop = truth[c] - baseRuns[c].Average();
@@ -160,6 +162,15 @@ public static class Studies
         console.Write(perSlice);
         console.MarkupLineInterpolated($"Total: {trainings} trainings in {total.Elapsed.TotalMinutes:F1} min");
         return 0;
+    }
+
+    /// <summary>Every slice's curve from its points, fitted as --curve-fit says (each on its own, or with one shared exponent).</summary>
+    private static IReadOnlyList<CurveFit> FitAll(SampleOptions o, int slices, Func<int, CurvePoint[]> points)
+    {
+        var perSlice = Enumerable.Range(0, slices).Select(c => (IReadOnlyList<CurvePoint>)points(c)).ToArray();
+        return o.CurveFit == CurveFitMode.SharedExponent
+            ? LearningCurveFitter.FitSharedExponent(perSlice)
+            : perSlice.Select(p => LearningCurveFitter.Fit(p)).ToArray();
     }
 
     /// <summary>Slice <paramref name="slice"/>'s points at <paramref name="points"/>, averaged over the repeats <paramref name="repeats"/>.</summary>

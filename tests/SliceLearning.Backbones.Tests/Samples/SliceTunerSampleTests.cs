@@ -74,10 +74,29 @@ public sealed class SliceTunerSampleTests
         Assert.Contains("Total: 12 trainings", text);   // 5 points x 2 repeats + 2 at the target
     }
 
+    [Fact]
+    public async Task Sample_SharedCurveFit_RunsModerateAndTheFitErrorStudy()
+    {
+        var output = new StringWriter();
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--curve-fit", "shared", "--methods", "Uniform,Moderate", "--no-plots"], output);
+        string text = output.ToString();
+        Assert.True(code == 0, text);
+        Assert.Matches(@"curve\s+fit\s+SharedExponent", text);
+        Assert.Contains("Median a", text);
+
+        output = new StringWriter();
+        code = await Experiment.RunAsync(["--tiny", "--setting", "basic", "--study", "fit-error", "--points", "3", "--repeats", "2", "--final-runs", "1", "--curve-fit", "shared"], output);
+        text = output.ToString();
+        Assert.True(code == 0, text);
+        Assert.Matches(@"curve\s+fit\s+SharedExponent", text);
+        Assert.Matches(@"│ 3\s+│ 2 │ 6\s+│ 10 ", text);
+    }
+
     [Theory]
     [InlineData("--study", "nope", "Unknown --study nope")]
     [InlineData("--hard-shares", "0,1.5", "--hard-shares must be values in [0, 1]")]
     [InlineData("--final-runs", "0", "--final-runs must be at least 1")]
+    [InlineData("--curve-fit", "pooled", "Unknown --curve-fit pooled; use independent")]
     public async Task Sample_BadStudyOptions_FailWithAClearMessage(string option, string value, string message)
     {
         var output = new StringWriter();
