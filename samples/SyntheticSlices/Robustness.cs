@@ -424,9 +424,12 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             }
         }
         foreach (var task in settings.Tasks) scores.Notes.Add($"{task}: {Describe(task)}.");
+        if (runs.Any(r => r.SlicePredictions is not null))
+            scores.Notes.Add("HPS[score=own]: each real slice's true members scored with that slice's own head (the model's prediction elsewhere); score=sf: with the slice's own head where the slice's SF fires on the test point, the base head elsewhere. Overall F1 is always the base head's.");
         scores.Notes.Add($"Protocol: backbone Linear(2,13)-ReLU-Linear(13,13)-ReLU, h = 13 (the library default h = d), Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {settings.BatchSize}, {settings.Epochs} epochs, no validation, last epoch scored; {settings.TrainSize} training and {settings.TestSize} test points per seed; VANILLA does not see SFs, so it is trained once per seed (k = -).");
         routing.Notes.Add("own attn: mean attention weight on slice j's expert, for slice j's true members and for every other test point; expert acc: slice j's expert's own prediction (shared slice head) on its members; Explain top: share of members whose largest attention weight is on slice j; loss terms on the first 2,000 training rows, unweighted.");
-        return new[] { scores, routing };
+        // The routing table has rows only for slice-aware models.
+        return runs.Any(r => r.Routing is not null) ? new[] { scores, routing } : new[] { scores };
     }
 
     // Paired bootstrap over each seed's test members: resample members, F1(method) − F1(VANILLA) on the same rows, averaged over seeds.
