@@ -237,8 +237,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         {
             // λ/2 · Σ W² over the expert weights [m, d, h] (low rank: over both factors A and B): its gradient is λ·W.
             var experts = sram.ExpertProjections;
-            var squares = experts.Weight.square().sum();
-            if (experts.WeightUp is { } up) squares = squares.add(up.square().sum());
+            var squares = experts.Weight.mul(experts.Weight).sum();
+            if (experts.WeightUp is { } up) squares = squares.add(up.mul(up).sum(), ScalarMath.One);
             total = ScalarMath.Add(total, ScalarMath.Mul(squares, _options.ExpertWeightDecay / 2));
         }
         logits = scope.MoveToOuter(output.Logits);
