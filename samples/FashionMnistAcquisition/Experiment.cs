@@ -50,7 +50,7 @@ public static class Experiment
 
         string model = "CNN conv5x5(16)-pool-conv5x5(32)-pool-fc64 + linear head";
         console.MarkupLineInterpolated($"[bold]Slice Tuner on {(options.Dataset == "fashion" ? "Fashion-MNIST" : "Mixed-MNIST")}[/], setting {options.Setting}: initial sizes ({string.Join(", ", initialSizes)}), budget {budget}, lambda {lambda}");
-        console.MarkupLineInterpolated($"{model}, Adam lr {options.LearningRate}, {options.Epochs} epochs, batch {options.BatchSize}; curves: K = {options.Points} points from {options.MinFraction:P0}, {options.Repeats} repeat(s), {options.ValidationPerSlice} validation images per slice; fallback {options.Fallback}; final metrics: mean of {options.FinalRuns} training(s) per method and seed; {options.Seeds} seed(s), {options.Workers} worker(s) x 1 torch thread");
+        console.MarkupLineInterpolated($"{model}, Adam lr {options.LearningRate}, {options.Epochs} epochs, batch {options.BatchSize}; curves: K = {options.Points} points from {options.MinFraction:P0}, {options.Repeats} repeat(s), {options.ValidationPerSlice} validation images per slice; curve fit {options.CurveFit}; fallback {options.Fallback}; final metrics: mean of {options.FinalRuns} training(s) per method and seed; {options.Seeds} seed(s), {options.Workers} worker(s) x 1 torch thread");
 
         var results = methods.ToDictionary(m => m, _ => new List<RunResult>());
         var fitRows = new List<(int Seed, string Method, int Iteration, int Slice, CurveFit Fit, bool Replaced)>();
@@ -66,6 +66,7 @@ public static class Experiment
             var estimation = new CurveEstimationOptions
             {
                 Points = options.Points, Repeats = options.Repeats, MinFraction = options.MinFraction, Seed = seed, MaxDegreeOfParallelism = options.Workers,
+                FitMode = options.CurveFit,
             };
 
             List<int>[] Copy() => initial.Select(l => l.ToList()).ToArray();

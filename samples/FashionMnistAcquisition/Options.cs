@@ -20,6 +20,8 @@ public sealed record SampleOptions
     public int ValidationPerSlice { get; init; } = 500;
     public int ReportPerSlice { get; init; } = 500;
     public UnusableCurvePolicy Fallback { get; init; } = UnusableCurvePolicy.PooledExponent;
+    /// <summary>How the learning curves are fitted (--curve-fit independent|shared).</summary>
+    public CurveFitMode CurveFit { get; init; } = CurveFitMode.Independent;
     public double? Budget { get; init; }
     public double? Lambda { get; init; }
     public int[]? InitialSizes { get; init; }
@@ -39,7 +41,7 @@ public sealed record SampleOptions
     public const string Usage =
         "Options: --dataset fashion|mixed-mnist  --setting table2|basic|bad-uniform|bad-waterfilling  --seeds N  --first-seed S  --workers W " +
         "--points K  --repeats R  --min-fraction F  --epochs E  --batch N  --lr LR  --validation N (per slice, curves)  --report N (per slice, final metrics) " +
-        "--fallback pooled|nothing|throw  --budget B  --lambda L  --sizes s0,s1,...  --methods a,b,...  --out DIR  --fashion-data DIR  --mnist-data DIR  --no-plots " +
+        "--fallback pooled|nothing|throw  --curve-fit independent|shared  --budget B  --lambda L  --sizes s0,s1,...  --methods a,b,...  --out DIR  --fashion-data DIR  --mnist-data DIR  --no-plots " +
         "--final-runs N (trainings averaged per method and seed)  --study fit-error|oracle  --hard-shares 0,0.5,1 (oracle) " +
         "--quick (1 seed, K = 5, R = 1, 1 final training)  --tiny (seconds: 12 training images per class, for tests)";
 
@@ -67,6 +69,7 @@ public sealed record SampleOptions
                 "--validation" => o with { ValidationPerSlice = Int() },
                 "--report" => o with { ReportPerSlice = Int() },
                 "--fallback" => o with { Fallback = ParseFallback(Next()) },
+                "--curve-fit" => o with { CurveFit = ParseCurveFit(Next()) },
                 "--budget" => o with { Budget = Double() },
                 "--lambda" => o with { Lambda = Double() },
                 "--sizes" => o with { InitialSizes = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
@@ -101,6 +104,13 @@ public sealed record SampleOptions
         "nothing" => UnusableCurvePolicy.AcquireNothing,
         "throw" => UnusableCurvePolicy.Throw,
         _ => throw new ArgumentException($"Unknown --fallback {value}; use pooled, nothing or throw."),
+    };
+
+    private static CurveFitMode ParseCurveFit(string value) => value switch
+    {
+        "independent" => CurveFitMode.Independent,
+        "shared" => CurveFitMode.SharedExponent,
+        _ => throw new ArgumentException($"Unknown --curve-fit {value}; use independent (a and b per slice) or shared (one exponent for all slices)."),
     };
 
     /// <summary>The easy classes (low loss): Fashion-MNIST's Trouser, Sandal, Sneaker, Bag, Ankle boot, and every MNIST digit.</summary>

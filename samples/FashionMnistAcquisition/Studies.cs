@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using SliceLearning.SliceTuner;
 using Spectre.Console;
@@ -8,8 +9,9 @@ namespace FashionMnistAcquisition;
 /// Two measurements that explain the comparison's results (<c>--study</c>):
 /// <list type="bullet">
 /// <item><b>fit-error</b>: how well an amortized learning curve measured at the initial sizes predicts
-/// each slice's loss after the budget is spent uniformly, as a function of the number of subset sizes K
-/// and of the repeats per size R, against the loss measured there.</item>
+/// each slice's loss after the budget is spent uniformly, as a function of the number of subset sizes K,
+/// of the repeats per size R, of the fit mode (independent or shared exponent, both from the same trainings)
+/// and of the slice's start size, against the loss measured there.</item>
 /// <item><b>oracle</b>: brute force over the split of the budget between the hard and the easy classes;
 /// every split is trained and measured, so the best allocation of this family and its gain over
 /// Uniform are known without any learning curve.</item>
@@ -26,7 +28,7 @@ public static class Studies
         var (initial, pools) = bench.Split(seed, sizes);
         var uniform = AcquisitionBaselines.Uniform(slices, budget).Amounts;
         var target = sizes.Select((s, c) => (double)(s + uniform[c])).ToArray();
-        console.MarkupLineInterpolated($"[bold]Fit error study[/] ({o.Dataset}, seed {seed}): sizes ({string.Join(", ", sizes)}), target = sizes + uniform share of {budget} ({string.Join(", ", target)}); K = {o.Points} points from {o.MinFraction:P0}, {o.Repeats} repeats, truth = mean of {o.FinalRuns} trainings at the target");
+        console.MarkupLineInterpolated($"[bold]Fit error study[/] ({o.Dataset}, seed {seed}): sizes ({string.Join(", ", sizes)}), target = sizes + uniform share of {budget} ({string.Join(", ", target)}); K = {o.Points} points from {o.MinFraction:P0}, {o.Repeats} repeats, curve fit {o.CurveFit} (slice table; the error table has both fits), truth = mean of {o.FinalRuns} trainings at the target");
 
         // R independent one-repeat amortized estimates (different random subsets and training seeds).
         var raw = new IReadOnlyList<CurvePoint>[o.Repeats][];
@@ -57,9 +59,10 @@ public static class Studies
 
         var perSlice = new Table().AddColumns("Slice", "Size", "Loss at size (mean ± sd over repeats)", "Loss at target (mean ± sd)", "Measured drop", "sd / drop",
             "Fit (all K, all R): a, b, R²", "Predicted drop");
+        var allFits = FitAll(o.CurveFit, slices, c => Average(raw, c, Enumerable.Range(0, o.Repeats).ToArray(), Enumerable.Range(0, o.Points).ToArray()));
         for (int c = 0; c < slices; c++)
         {
-            var fit = LearningCurveFitter.Fit(Average(raw, c, Enumerable.Range(0, o.Repeats).ToArray(), Enumerable.Range(0, o.Points).ToArray()));
+            var fit = allFits[c];
             double drop = truth[c] - baseRuns[c].Average();
             perSlice.AddRow(bench.ClassNames[c], $"{sizes[c]} → {target[c]}", $"{baseRuns[c].Average():F3} ± {Experiment.Std(baseRuns[c]):F3}", $"{truth[c]:F3} ± {truthSd[c]:F3}",
                 Experiment.Signed(drop), $"{Experiment.Std(baseRuns[c]) / Math.Abs(drop):F2}",
@@ -68,30 +71,40 @@ public static class Studies
         }
         console.Write(perSlice);
 
-        // Fit error for subsets of the points (K' evenly spaced among the K sizes) and of the repeats (every combination of R' of the R).
-        var table = new Table().AddColumns("K", "R", "Trainings per estimate", "Fits", "Unusable", "Median |error| at target", "Mean |error| at target", "Median |drop error| / |drop|");
+        // Fit error for subsets of the points (K' evenly spaced among the K sizes) and of the repeats (every combination of R' of the R),
+        // for both fit modes on the same trainings, overall and per start size.
+        var startSizes = sizes.Distinct().Order().ToArray();
+        string bySize = string.Join(" / ", startSizes);
+        var table = new Table().AddColumns("K", "R", "Curve fit", "Trainings per estimate", "Fits", "Unusable", "Median |error| at target", "Mean |error| at target",
+            "Median |drop error| / |drop|", "Median |error| per start size", "Median |drop error| / |drop| per start size");
+        console.MarkupLineInterpolated($"Fit error at the target (per start size: slices that started with {bySize} examples):");
         foreach (int k in new[] { 3, 5, o.Points }.Where(k => k <= o.Points).Distinct())
         {
             var idx = Enumerable.Range(0, k).Select(i => (int)Math.Round(i * (o.Points - 1) / (double)(k - 1))).ToArray();
             for (int r = 1; r <= o.Repeats; r++)
             {
-                var errors = new List<double>();
-                var dropErrors = new List<double>();
-                int fits = 0, unusable = 0;
-                foreach (var combo in Combinations(o.Repeats, r))
+                foreach (var mode in new[] { CurveFitMode.Independent, CurveFitMode.SharedExponent })
                 {
-                    for (int c = 0; c < slices; c++)
+                    var errors = new List<(int Size, double Error, double DropError)>();
+                    int fits = 0, unusable = 0;
+                    foreach (var combo in Combinations(o.Repeats, r))
                     {
-                        fits++;
-                        var fit = LearningCurveFitter.Fit(Average(raw, c, combo, idx));
-                        if (fit.Curve is not { } curve) { unusable++; continue; }
-                        errors.Add(Math.Abs(curve.Loss(target[c]) - truth[c]));
-                        double drop = truth[c] - baseRuns[c].Average();
-                        dropErrors.Add(Math.Abs(curve.Loss(target[c]) - curve.Loss(sizes[c]) - drop) / Math.Abs(drop));
+                        var comboFits = FitAll(mode, slices, c => Average(raw, c, combo, idx));
+                        for (int c = 0; c < slices; c++)
+                        {
+                            fits++;
+                            var fit = comboFits[c];
+                            if (fit.Curve is not { } curve) { unusable++; continue; }
+                            double drop = truth[c] - baseRuns[c].Average();
+                            errors.Add((sizes[c], Math.Abs(curve.Loss(target[c]) - truth[c]), Math.Abs(curve.Loss(target[c]) - curve.Loss(sizes[c]) - drop) / Math.Abs(drop)));
+                        }
                     }
+                    string PerSize(Func<(int Size, double Error, double DropError), double> f, string format) =>
+                        string.Join(" / ", startSizes.Select(n => Experiment.Median(errors.Where(e => e.Size == n).Select(f)) is var m && double.IsFinite(m) ? m.ToString(format, CultureInfo.InvariantCulture) : "-"));
+                    table.AddRow($"{k}", $"{r}", mode == CurveFitMode.SharedExponent ? "shared" : "independent", $"{k * r}", $"{fits}", $"{unusable} ({unusable / (double)fits:P0})",
+                        $"{Experiment.Median(errors.Select(e => e.Error)):F3}", $"{(errors.Count == 0 ? double.NaN : errors.Average(e => e.Error)):F3}",
+                        $"{Experiment.Median(errors.Select(e => e.DropError)):F2}", PerSize(e => e.Error, "F3"), PerSize(e => e.DropError, "F2"));
                 }
-                table.AddRow($"{k}", $"{r}", $"{k * r}", $"{fits}", $"{unusable} ({unusable / (double)fits:P0})",
-                    $"{Experiment.Median(errors):F3}", $"{(errors.Count == 0 ? double.NaN : errors.Average()):F3}", $"{Experiment.Median(dropErrors):F2}");
             }
         }
         console.Write(table);
@@ -162,9 +175,21 @@ public static class Studies
         return 0;
     }
 
-    /// <summary>Slice <paramref name="slice"/>'s points at <paramref name="points"/>, averaged over the repeats <paramref name="repeats"/>.</summary>
+    /// <summary>Every slice's curve from its points, each on its own or with one shared exponent.</summary>
+    private static IReadOnlyList<CurveFit> FitAll(CurveFitMode mode, int slices, Func<int, CurvePoint[]> points)
+    {
+        var perSlice = Enumerable.Range(0, slices).Select(c => (IReadOnlyList<CurvePoint>)points(c)).ToArray();
+        return mode == CurveFitMode.SharedExponent
+            ? LearningCurveFitter.FitSharedExponent(perSlice)
+            : perSlice.Select(p => LearningCurveFitter.Fit(p)).ToArray();
+    }
+
+    /// <summary>
+    /// Slice <paramref name="slice"/>'s points at <paramref name="points"/>, averaged over the repeats <paramref name="repeats"/>
+    /// (a slice so small that several subset sizes coincide has fewer points; indices beyond them are skipped).
+    /// </summary>
     private static CurvePoint[] Average(IReadOnlyList<CurvePoint>[][] raw, int slice, int[] repeats, int[] points) =>
-        points.Select(k => new CurvePoint(raw[repeats[0]][slice].OrderBy(p => p.Size).ElementAt(k).Size,
+        points.Where(k => k < raw[repeats[0]][slice].Count).Select(k => new CurvePoint(raw[repeats[0]][slice].OrderBy(p => p.Size).ElementAt(k).Size,
             repeats.Average(r => raw[r][slice].OrderBy(p => p.Size).ElementAt(k).Loss))).ToArray();
 
     private static IEnumerable<int[]> Combinations(int n, int k)

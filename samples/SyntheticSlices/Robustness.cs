@@ -28,7 +28,7 @@ internal sealed record RobustnessSettings(
 /// One method of the suite: VANILLA, HPS, or SRAM with options. "SRAM" is the library's defaults;
 /// "SRAM-paper" the paper's attention; "SRAM[key=value,...]" sets attention=, backprop=, T=, h=,
 /// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), indnorm= (IndicatorLossNormalization), igrad= (IndicatorGradientScale), iweight= (IndicatorGradientWeighting), balance= (LossBalancing),
-/// form= (ExpertForm), ewd= (ExpertWeightDecay), edrop= (ExpertDropout), clip= (trainer gradient clipping) on top of the defaults.
+/// form= (ExpertForm), rank= (ExpertRank), ewd= (ExpertWeightDecay), edrop= (ExpertDropout), clip= (trainer gradient clipping) on top of the defaults.
 /// "HPS[key=value;...]" sets weight= (SliceLossWeight), norm= (SliceLossNormalization), clip=, and score= (which
 /// head's prediction scores a real slice's test members: base = the model's prediction, own = the slice's own head
 /// for every true member, sf = the slice's own head where the slice's SF fires on the test point, the base head elsewhere).
@@ -72,10 +72,11 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
                 "iweight" => o => o.IndicatorGradientWeighting = Enum.Parse<IndicatorGradientWeighting>(value, ignoreCase: true),
                 "balance" => o => o.LossBalancing = Enum.Parse<LossBalancing>(value, ignoreCase: true),
                 "form" => o => o.ExpertForm = Enum.Parse<ExpertForm>(value, ignoreCase: true),
+                "rank" => o => o.ExpertRank = (long)Number(),
                 "ewd" => o => o.ExpertWeightDecay = Number(),
                 "edrop" => o => o.ExpertDropout = Number(),
                 "clip" => _ => { },
-                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, indnorm, igrad, iweight, balance, form, ewd, edrop, clip)."),
+                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (attention, backprop, t, h, ind, head, pred, headnorm, members, bgrad, indnorm, igrad, iweight, balance, form, rank, ewd, edrop, clip)."),
             };
             if (key == "clip") clip = Number();
             configure = o => { previous(o); step(o); };

@@ -55,6 +55,14 @@ public sealed class CurveEstimationOptions
     /// <summary>Curve fit options. <value>The default value is <c>new CurveFitOptions()</c>.</value></summary>
     public CurveFitOptions Fit { get; set; } = new();
 
+    /// <summary>
+    /// How the slices' curves are fitted: <see cref="CurveFitMode.Independent"/> (the paper: a and b per slice) or
+    /// <see cref="CurveFitMode.SharedExponent"/> (one a for all slices whose losses fall, b per slice;
+    /// <see cref="LearningCurveFitter.FitSharedExponent"/>), which trades the per-slice exponent for a much less
+    /// noisy fit when every slice has only a few noisy points. <value>The default value is <see cref="CurveFitMode.Independent"/>.</value>
+    /// </summary>
+    public CurveFitMode FitMode { get; set; } = CurveFitMode.Independent;
+
     /// <summary>Throws an <see cref="ArgumentException"/> listing every invalid option with its value.</summary>
     public void Validate()
     {
@@ -66,6 +74,7 @@ public sealed class CurveEstimationOptions
         if (MaxDegreeOfParallelism < 1) errors.Add($"MaxDegreeOfParallelism must be at least 1. Got {MaxDegreeOfParallelism}.");
         if (MinSubsetSize < 1) errors.Add($"MinSubsetSize must be at least 1. Got {MinSubsetSize}.");
         if (Fit is null) errors.Add("Fit must not be null.");
+        if (!Enum.IsDefined(FitMode)) errors.Add($"FitMode must be Independent or SharedExponent. Got {FitMode}.");
         if (errors.Count > 0)
             throw new ArgumentException($"Invalid {nameof(CurveEstimationOptions)}:{Environment.NewLine}" + string.Join(Environment.NewLine, errors.Select(e => "- " + e)));
         Fit!.Validate();
@@ -81,8 +90,10 @@ public readonly record struct EstimationProgress(int CompletedTrainings, int Tot
 /// <summary>The learning curves of all slices, with what it cost to measure them.</summary>
 public sealed class CurveEstimate
 {
-    internal CurveEstimate(IReadOnlyList<int> sizes, IReadOnlyList<CurveFit> fits, int trainings, TimeSpan elapsed, EstimationMethod method)
+    internal CurveEstimate(IReadOnlyList<int> sizes, IReadOnlyList<CurveFit> fits, int trainings, TimeSpan elapsed, EstimationMethod method,
+        CurveFitMode fitMode = CurveFitMode.Independent)
     {
+        FitMode = fitMode;
         SliceSizes = sizes;
         Fits = fits;
         Trainings = trainings;
@@ -104,6 +115,9 @@ public sealed class CurveEstimate
 
     /// <summary>The method used.</summary>
     public EstimationMethod Method { get; }
+
+    /// <summary>How the curves were fitted (<see cref="CurveEstimationOptions.FitMode"/>).</summary>
+    public CurveFitMode FitMode { get; }
 
     /// <summary>True when every slice's curve is usable.</summary>
     public bool AllUsable => Fits.All(f => f.IsUsable);
@@ -156,7 +170,8 @@ public interface ICurveProvider
 
 /// <summary>
 /// Measures learning curves by training the user's model (through an <see cref="ISliceLossEvaluator"/>)
-/// on random subsets, then fits b * n^(-a) per slice with <see cref="LearningCurveFitter"/>.
+/// on random subsets, then fits b * n^(-a) per slice with <see cref="LearningCurveFitter"/> (each slice on its own, or with one
+/// shared exponent: <see cref="CurveEstimationOptions.FitMode"/>).
 /// </summary>
 public sealed class CurveEstimator : ICurveProvider
 {
@@ -326,22 +341,23 @@ public sealed class CurveEstimator : ICurveProvider
             else for (int i = 0; i < slices; i++) sum[i][job.Point] += results[t][i];
         }
 
-        var fits = new CurveFit[slices];
-        for (int i = 0; i < slices; i++)
-        {
-            // Average the repeats; points that share a size (small slices) are averaged together.
-            var points = Enumerable.Range(0, o.Points)
+        // Average the repeats; points that share a size (small slices) are averaged together.
+        var points = Enumerable.Range(0, slices).Select(i => (IReadOnlyList<CurvePoint>)Enumerable.Range(0, o.Points)
                 .Select(k => (Size: SubsetSize(sizes[i], k, o), Loss: sum[i][k] / o.Repeats))
                 .Where(p => p.Size > 0)
                 .GroupBy(p => p.Size)
                 .Select(g => new CurvePoint(g.Key, g.Average(p => p.Loss)))
-                .ToArray();
-            fits[i] = LearningCurveFitter.Fit(points, o.Fit);
+                .ToArray()).ToArray();
+        var fits = o.FitMode == CurveFitMode.SharedExponent
+            ? LearningCurveFitter.FitSharedExponent(points, o.Fit)
+            : points.Select(p => LearningCurveFitter.Fit(p, o.Fit)).ToArray();
+        for (int i = 0; i < slices; i++)
+        {
             if (!fits[i].IsUsable) SliceTunerLog.CurveNotUsable(_logger, i, fits[i].Status, fits[i].Message);
         }
         clock.Stop();
         SliceTunerLog.EstimationFinished(_logger, total, clock.Elapsed.TotalSeconds);
-        return new CurveEstimate(sizes, fits, total, clock.Elapsed, o.Method);
+        return new CurveEstimate(sizes, fits, total, clock.Elapsed, o.Method, o.FitMode);
     }
 
     /// <summary>

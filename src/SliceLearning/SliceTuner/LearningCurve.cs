@@ -55,6 +55,28 @@ public enum CurveFitStatus
     FitFailed,
 }
 
+/// <summary>
+/// How the curves of the slices are fitted: each slice on its own (the paper), or with one exponent
+/// shared by all slices (partial pooling, <see cref="LearningCurveFitter.FitSharedExponent"/>).
+/// </summary>
+public enum CurveFitMode
+{
+    /// <summary>
+    /// Every slice gets its own a and b from its own points (<see cref="LearningCurveFitter.Fit"/>), as in the paper.
+    /// Two free parameters per slice; with few noisy points the exponent is poorly determined.
+    /// </summary>
+    Independent = 0,
+
+    /// <summary>
+    /// One exponent a for all slices whose own losses fall, and a scale b_i per slice, fitted jointly by
+    /// weighted least squares (<see cref="LearningCurveFitter.FitSharedExponent"/>). One parameter per slice
+    /// plus one in total: the curves differ in level, not in how fast they fall. A slice whose own losses are
+    /// flat or rise keeps its own status (<see cref="CurveFitStatus.NotDecreasing"/>) and goes to the
+    /// <see cref="UnusableCurvePolicy"/> as with independent fits.
+    /// </summary>
+    SharedExponent,
+}
+
 /// <summary>Options of <see cref="LearningCurveFitter"/>.</summary>
 public sealed class CurveFitOptions
 {
@@ -97,8 +119,9 @@ public sealed class CurveFitOptions
 public sealed class CurveFit
 {
     internal CurveFit(CurveFitStatus status, string message, IReadOnlyList<CurvePoint> points, LearningCurve? parameters,
-        double rSquared, double weightedRmse, ExitCondition? reasonForExit, int iterations)
+        double rSquared, double weightedRmse, ExitCondition? reasonForExit, int iterations, CurveFitMode mode = CurveFitMode.Independent)
     {
+        Mode = mode;
         Status = status;
         Message = message;
         Points = points;
@@ -111,6 +134,13 @@ public sealed class CurveFit
 
     /// <summary>Whether the curve could be fitted.</summary>
     public CurveFitStatus Status { get; }
+
+    /// <summary>
+    /// How <see cref="Parameters"/> were fitted: <see cref="CurveFitMode.SharedExponent"/> when the exponent is the
+    /// one shared with the other slices, <see cref="CurveFitMode.Independent"/> when the slice's own points alone
+    /// decided both parameters (always so for a slice left out of a shared fit).
+    /// </summary>
+    public CurveFitMode Mode { get; }
 
     /// <summary>True when <see cref="Status"/> is <see cref="CurveFitStatus.Fitted"/>.</summary>
     public bool IsUsable => Status == CurveFitStatus.Fitted;
@@ -136,10 +166,10 @@ public sealed class CurveFit
     /// <summary>Root of the weighted mean squared residual, in loss units. NaN when not computed.</summary>
     public double WeightedRmse { get; }
 
-    /// <summary>Why the Levenberg-Marquardt minimizer stopped; null when it did not run.</summary>
+    /// <summary>Why the Levenberg-Marquardt minimizer stopped; null when it did not run (also for a shared-exponent fit, which uses a 1-D search).</summary>
     public ExitCondition? ReasonForExit { get; }
 
-    /// <summary>Iterations the minimizer used (0 when it did not run).</summary>
+    /// <summary>Iterations the minimizer used (0 when it did not run; for a shared-exponent fit, the golden-section steps of the exponent search).</summary>
     public int Iterations { get; }
 
     /// <summary>The curve, or an <see cref="InvalidOperationException"/> naming the slice and the reason.</summary>

@@ -68,16 +68,40 @@ public sealed class SliceTunerSampleTests
         string text = output.ToString();
         Assert.True(code == 0, text);
         Assert.Contains("target = sizes + uniform share of 60 (11, 11,", text);
-        // K in {3, 5} x R in {1, 2}; R = 1 has 2 combinations of the repeats, R = 2 one: 10 slices each.
-        Assert.Matches(@"│ 3\s+│ 1 │ 3\s+│ 20 ", text);
-        Assert.Matches(@"│ 5\s+│ 2 │ 10\s+│ 10 ", text);
+        // K in {3, 5} x R in {1, 2} x both fits; R = 1 has 2 combinations of the repeats, R = 2 one: 10 slices each.
+        Assert.Matches(@"│ 3\s+│ 1 │ independent\s+│ 3\s+│ 20 ", text);
+        Assert.Matches(@"│ 3\s+│ 1 │ shared\s+│ 3\s+│ 20 ", text);
+        Assert.Matches(@"│ 5\s+│ 2 │ independent\s+│ 10\s+│ 10 ", text);
+        Assert.Matches(@"│ 5\s+│ 2 │ shared\s+│ 10\s+│ 10 ", text);
+        Assert.Contains("slices that started with 5 examples", text);   // basic: one start size
         Assert.Contains("Total: 12 trainings", text);   // 5 points x 2 repeats + 2 at the target
+    }
+
+    [Fact]
+    public async Task Sample_SharedCurveFit_RunsModerateAndTheFitErrorStudy()
+    {
+        var output = new StringWriter();
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--curve-fit", "shared", "--methods", "Uniform,Moderate", "--no-plots"], output);
+        string text = output.ToString();
+        Assert.True(code == 0, text);
+        Assert.Matches(@"curve\s+fit\s+SharedExponent", text);
+        Assert.Contains("Median a", text);
+
+        output = new StringWriter();
+        // bad-uniform: two start sizes (3 and 10 in --tiny); the 3-example slices have fewer distinct subset sizes than K.
+        code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--study", "fit-error", "--points", "5", "--repeats", "2", "--final-runs", "1", "--curve-fit", "shared"], output);
+        text = output.ToString();
+        Assert.True(code == 0, text);
+        Assert.Matches(@"curve\s+fit\s+SharedExponent", text);
+        Assert.Matches(@"│ 5\s+│ 2 │ shared\s+│ 10\s+│ 10 ", text);
+        Assert.Contains("slices that started with 3 / 10 examples", text);
     }
 
     [Theory]
     [InlineData("--study", "nope", "Unknown --study nope")]
     [InlineData("--hard-shares", "0,1.5", "--hard-shares must be values in [0, 1]")]
     [InlineData("--final-runs", "0", "--final-runs must be at least 1")]
+    [InlineData("--curve-fit", "pooled", "Unknown --curve-fit pooled; use independent")]
     public async Task Sample_BadStudyOptions_FailWithAClearMessage(string option, string value, string message)
     {
         var output = new StringWriter();
