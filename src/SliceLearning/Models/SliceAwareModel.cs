@@ -30,7 +30,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         ExpertSize = options.ExpertSize ?? backboneWidth;
         sram = new SliceResidualAttention(sliceNames.Length, backboneWidth, ExpertSize, numClasses, options.Attention, options.Temperature, options.Backpropagation, options.SliceGradientScale,
             options.IndicatorGradientScale,
-            expertForm: options.ExpertForm, expertDropout: options.ExpertDropout);
+            expertForm: options.ExpertForm, expertDropout: options.ExpertDropout, expertRank: options.ExpertRank);
         if (options.LossBalancing == LossBalancing.LearnedUncertainty)
             loss_log_variance = new Parameter(zeros(new long[] { 3 }));
         RegisterComponents();
@@ -235,9 +235,11 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             total = ScalarMath.Add(total, AlignmentCorrection(z, weightedPrediction, output.IndicatorLogits, mask, indicatorDivisor));
         if (_options.ExpertWeightDecay > 0)
         {
-            // λ/2 · Σ W² over the expert weights [m, d, h]: its gradient is λ·W.
-            var weight = sram.ExpertProjections.Weight;
-            total = ScalarMath.Add(total, ScalarMath.Mul(weight.mul(weight).sum(), _options.ExpertWeightDecay / 2));
+            // λ/2 · Σ W² over the expert weights [m, d, h] (low rank: over both factors A and B): its gradient is λ·W.
+            var experts = sram.ExpertProjections;
+            var squares = experts.Weight.mul(experts.Weight).sum();
+            if (experts.WeightUp is { } up) squares = squares.add(up.mul(up).sum(), ScalarMath.One);
+            total = ScalarMath.Add(total, ScalarMath.Mul(squares, _options.ExpertWeightDecay / 2));
         }
         logits = scope.MoveToOuter(output.Logits);
         return new SliceAwareLoss(scope.MoveToOuter(total), scope.MoveToOuter(prediction), scope.MoveToOuter(sliceHead),

@@ -122,10 +122,20 @@ public sealed class SliceAwareOptions
     public ExpertForm ExpertForm { get; set; } = ExpertForm.Projection;
 
     /// <summary>
+    /// The rank r in [1, d] of every expert's correction with <see cref="Modules.ExpertForm.LowRankResidual"/>
+    /// (r_i = z + (z A_i) B_i + b_i, A_i [d, r], B_i [r, d]); the other forms ignore it.
+    /// </summary>
+    /// <value>The default value is 2.</value>
+    public long ExpertRank { get; set; } = 2;
+
+    /// <summary>
     /// L2 penalty on the expert weights W [m, d, h] (not their biases): λ/2 · Σ W² is added to the
     /// training loss (<see cref="SliceAwareLoss.Total"/>), so each step's gradient gains λ·W, as SGD's
     /// weight decay would give on these weights only. With <see cref="Modules.ExpertForm.Residual"/> it
-    /// pulls every expert towards the identity (z' = z); with the paper's projections, towards 0.
+    /// pulls every expert towards the identity (z' = z); with the paper's projections, towards 0. With
+    /// <see cref="Modules.ExpertForm.LowRankResidual"/> it applies to both factors, λ/2 · (Σ A² + Σ B²), whose
+    /// smallest value over the factorisations of a correction A_i B_i is λ times its nuclear norm (the sum of
+    /// its singular values): it shrinks the correction, not the random initial A alone.
     /// </summary>
     /// <value>The default value is 0 (no penalty).</value>
     public double ExpertWeightDecay { get; set; }
@@ -133,7 +143,8 @@ public sealed class SliceAwareOptions
     /// <summary>
     /// Dropout probability in [0, 1) on the experts' own part z W_i + b_i while training: one mask for the
     /// [B, m, h] expert representations, used by the slice predictions P and by z' alike (with
-    /// <see cref="Modules.ExpertForm.Residual"/> the z added to every expert is not dropped). Evaluation
+    /// <see cref="Modules.ExpertForm.Residual"/> and <see cref="Modules.ExpertForm.LowRankResidual"/> the z added to
+    /// every expert is not dropped, the correction (z A_i) B_i + b_i is). Evaluation
     /// does not drop anything.
     /// </summary>
     /// <value>The default value is 0 (no dropout).</value>
@@ -145,7 +156,7 @@ public sealed class SliceAwareOptions
 
     /// <summary>
     /// Checks every option, and against the backbone width d those that depend on it
-    /// (<see cref="Modules.ExpertForm.Residual"/> needs h = d); throws one exception that lists each problem.
+    /// (residual experts need h = d; <see cref="ExpertRank"/> at most d); throws one exception that lists each problem.
     /// </summary>
     /// <param name="backboneWidth">d, or null to skip the checks that need it.</param>
     /// <exception cref="ArgumentException">An option is out of range; the message names it and its value.</exception>
@@ -176,8 +187,12 @@ public sealed class SliceAwareOptions
             problems.Add($"LossBalancing must be one of {string.Join(", ", Enum.GetNames<LossBalancing>())}. Got {(int)LossBalancing}.");
         if (!Enum.IsDefined(ExpertForm))
             problems.Add($"ExpertForm must be one of {string.Join(", ", Enum.GetNames<ExpertForm>())}. Got {(int)ExpertForm}.");
-        if (ExpertForm == ExpertForm.Residual && ExpertSize is { } residualSize && residualSize >= 1 && backboneWidth is { } width && residualSize != width)
-            problems.Add($"ExpertForm Residual adds z to every expert, so ExpertSize must be the backbone width d = {width} (or null). Got {residualSize}.");
+        if ((ExpertForm is ExpertForm.Residual or ExpertForm.LowRankResidual) && ExpertSize is { } residualSize && residualSize >= 1 && backboneWidth is { } width && residualSize != width)
+            problems.Add($"ExpertForm {ExpertForm} adds z to every expert, so ExpertSize must be the backbone width d = {width} (or null). Got {residualSize}.");
+        if (ExpertRank < 1)
+            problems.Add($"ExpertRank must be at least 1. Got {ExpertRank}.");
+        else if (ExpertForm == ExpertForm.LowRankResidual && backboneWidth is { } d && ExpertRank > d)
+            problems.Add($"ExpertRank must be at most the backbone width d = {d} for ExpertForm LowRankResidual. Got {ExpertRank}.");
         CheckWeight(nameof(ExpertWeightDecay), ExpertWeightDecay, problems);
         if (!(ExpertDropout >= 0 && ExpertDropout < 1))
             problems.Add($"ExpertDropout must be a probability in [0, 1). Got {Format(ExpertDropout)}.");

@@ -15,4 +15,13 @@ public enum ExpertForm
     /// a linear head (a VANILLA model); experts move away from z only as far as the losses pull them.
     /// </summary>
     Residual,
+
+    /// <summary>
+    /// r_i = z + (z A_i) B_i + b_i with A_i [d, r] initialised like <c>nn.Linear(d, r)</c> and B_i [r, d], b_i
+    /// starting at 0 (needs h = d; r is <c>SliceAwareOptions.ExpertRank</c>): a residual expert whose
+    /// correction has rank at most r, with 2·d·r instead of d² weights per expert (LoRA-style). Like
+    /// <see cref="Residual"/> it starts as z' = z (a VANILLA model with heads); a rank-1 correction can still
+    /// move z along the prediction head's direction by an amount driven by one feature of z.
+    /// </summary>
+    LowRankResidual,
 }

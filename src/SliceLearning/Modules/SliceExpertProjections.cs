@@ -6,9 +6,9 @@ using static TorchSharp.torch;
 namespace SliceLearning.Modules;
 
 /// <summary>
-/// The m slice expert projections r_i = z W_i + b_i (paper section 3.2 (c)), or residual experts
-/// r_i = z + z W_i + b_i, as one batched layer:
-/// one weight tensor [m, d, h] and one bias [m, h]. <see cref="forward"/> computes every r_i with
+/// The m slice expert projections r_i = z W_i + b_i (paper section 3.2 (c)), residual experts
+/// r_i = z + z W_i + b_i, or low-rank residual experts r_i = z + (z A_i) B_i + b_i, as one batched layer:
+/// one weight tensor [m, d, h] (low-rank: A [m, d, r] and B [m, r, h]) and one bias [m, h]. <see cref="forward"/> computes every r_i with
 /// one matrix product [B, d] x [d, m·h]; <see cref="Mix"/> computes the attended sum
 /// sum_i a_i r_i, for many slices without materialising the [B, m, h] expert tensor. No per-slice
 /// loop either way.
@@ -16,6 +16,7 @@ namespace SliceLearning.Modules;
 public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
+    private readonly Parameter? weight_up;
     private readonly Parameter bias;
 
     /// <summary>Creates the projections, initialised like m independent <c>Linear(d, h)</c> layers.</summary>
@@ -28,7 +29,12 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     /// When true, r_i = z + z W_i + b_i with W_i and b_i starting at 0 (needs h = d), so that every expert
     /// starts as the identity; when false (the default), r_i = z W_i + b_i initialised like nn.Linear.
     /// </param>
-    public SliceExpertProjections(long sliceCount, long inputWidth, long expertSize, Device? device = null, ScalarType? dtype = null, bool residual = false)
+    /// <param name="rank">
+    /// 0 (the default): each W_i is a free [d, h] matrix. r in [1, d] (needs <paramref name="residual"/>): each
+    /// W_i is the product A_i B_i of A_i [d, r], initialised like <c>nn.Linear(d, r)</c>, and B_i [r, h], starting
+    /// at 0, so every expert still starts as the identity and its correction has rank at most r.
+    /// </param>
+    public SliceExpertProjections(long sliceCount, long inputWidth, long expertSize, Device? device = null, ScalarType? dtype = null, bool residual = false, long rank = 0)
         : base(nameof(SliceExpertProjections))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
@@ -36,11 +42,22 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(expertSize, 1L);
         if (residual && expertSize != inputWidth)
             throw new ArgumentException($"Residual experts add z to every expert, so the expert size must be the input width {inputWidth}; got {expertSize}.", nameof(expertSize));
+        if (rank < 0 || rank > inputWidth)
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"The rank of low-rank experts must be in [1, d = {inputWidth}] (or 0 for full-rank experts).");
+        if (rank > 0 && !residual)
+            throw new ArgumentException("Low-rank experts are residual experts: pass residual: true with a rank.", nameof(rank));
         SliceCount = sliceCount;
         InputWidth = inputWidth;
         ExpertSize = expertSize;
         Residual = residual;
-        if (residual)
+        Rank = rank;
+        if (rank > 0)
+        {
+            weight = BatchedLinearInit.Uniform(inputWidth, new[] { sliceCount, inputWidth, rank }, device, dtype);
+            weight_up = new Parameter(zeros(new[] { sliceCount, rank, expertSize }, dtype: dtype ?? ScalarType.Float32, device: device));
+            bias = new Parameter(zeros(new[] { sliceCount, expertSize }, dtype: dtype ?? ScalarType.Float32, device: device));
+        }
+        else if (residual)
         {
             weight = new Parameter(zeros(new[] { sliceCount, inputWidth, expertSize }, dtype: dtype ?? ScalarType.Float32, device: device));
             bias = new Parameter(zeros(new[] { sliceCount, expertSize }, dtype: dtype ?? ScalarType.Float32, device: device));
@@ -56,6 +73,12 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     /// <summary>Whether every expert adds its projection to z (r_i = z + z W_i + b_i) instead of replacing it.</summary>
     public bool Residual { get; }
 
+    /// <summary>
+    /// r, the rank of every expert's weight W_i = A_i B_i (low-rank residual experts), or 0 when each W_i is a
+    /// free [d, h] matrix.
+    /// </summary>
+    public long Rank { get; }
+
     /// <summary>m, the number of experts (slices including the base slice).</summary>
     public long SliceCount { get; }
 
@@ -65,8 +88,17 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     /// <summary>h, the expert representation size.</summary>
     public long ExpertSize { get; }
 
-    /// <summary>The weight tensor [m, d, h].</summary>
+    /// <summary>
+    /// The weight tensor W [m, d, h]; for low-rank experts (<see cref="Rank"/> ≥ 1) the first factor A [m, d, r]
+    /// of W_i = A_i B_i.
+    /// </summary>
     public Parameter Weight => weight;
+
+    /// <summary>The second factor B [m, r, h] of low-rank experts' W_i = A_i B_i, or null when <see cref="Rank"/> is 0.</summary>
+    public Parameter? WeightUp => weight_up;
+
+    /// <summary>The effective expert weights W [m, d, h] (A_i B_i for low-rank experts, else <see cref="Weight"/> itself).</summary>
+    public Tensor EffectiveWeight() => weight_up is null ? weight.alias() : weight.bmm(weight_up);
 
     /// <summary>The bias tensor [m, h].</summary>
     public Parameter Bias => bias;
@@ -88,9 +120,19 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"Expected backbone output [B, {InputWidth}], got [{string.Join(", ", input.shape)}].", nameof(input));
         using var scope = NewDisposeScope();
         long b = input.shape[0];
-        // [m, d, h] -> [d, m*h]: one GEMM for all experts.
-        var flat = weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * ExpertSize);
-        var r = input.matmul(flat).view(b, SliceCount, ExpertSize).add(bias, ScalarMath.One);
+        Tensor r;
+        if (weight_up is not null)
+        {
+            // Low rank: u = z A_i for all experts in one GEMM [B, d] x [d, m*r], then (z A_i) B_i as one batched product over the m experts.
+            var u = input.matmul(weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * Rank)).view(b, SliceCount, Rank);
+            r = u.permute(1, 0, 2).bmm(weight_up).permute(1, 0, 2).add(bias, ScalarMath.One);
+        }
+        else
+        {
+            // [m, d, h] -> [d, m*h]: one GEMM for all experts.
+            var flat = weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * ExpertSize);
+            r = input.matmul(flat).view(b, SliceCount, ExpertSize).add(bias, ScalarMath.One);
+        }
         if (ownPartMask is not null) r = r.mul(ownPartMask);
         if (Residual) r = r.add(input.unsqueeze(1), ScalarMath.One);
         return scope.MoveToOuter(r);
@@ -127,7 +169,15 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = input.shape[0];
         Tensor result;
-        if (!PrefersRepresentations(b))
+        if (weight_up is not null && !PrefersRepresentations(b))
+        {
+            // Low rank: sum_i a_i (z A_i) B_i = [a_i (z A_i)]_i flattened [B, m*r] x B viewed [m*r, h]; no [B, d, h] weights.
+            var u = input.matmul(weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * Rank)).view(b, SliceCount, Rank);
+            result = u.mul(weights.unsqueeze(2)).view(b, SliceCount * Rank).matmul(weight_up.view(SliceCount * Rank, ExpertSize))
+                .add(weights.matmul(bias), ScalarMath.One)
+                .add(input.mul(weights.sum(1, keepdim: true)), ScalarMath.One);
+        }
+        else if (!PrefersRepresentations(b))
         {
             var mixed = weights.matmul(weight.view(SliceCount, InputWidth * ExpertSize)).view(b, InputWidth, ExpertSize); // [B, d, h]
             result = input.unsqueeze(1).bmm(mixed).squeeze(1).add(weights.matmul(bias), ScalarMath.One);                              // [B, h]
@@ -158,9 +208,12 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = input.shape[0], c = layerWeight.shape[0];
         var wt = layerWeight.t();                                                        // [h, C]
-        // [m·d, h] x [h, C] as one matrix product (not m small ones), then [m, d, C] -> [d, m·C]
-        var composed = weight.view(SliceCount * InputWidth, ExpertSize).matmul(wt)
-            .view(SliceCount, InputWidth, c).permute(1, 0, 2).reshape(InputWidth, SliceCount * c);
+        // [m·d, h] x [h, C] as one matrix product (not m small ones), then [m, d, C] -> [d, m·C];
+        // low rank: A_i (B_i Wg^T) as [m·r, h] x [h, C], then one batched [d, r] x [r, C] per expert.
+        var composed = (weight_up is null
+                ? weight.view(SliceCount * InputWidth, ExpertSize).matmul(wt).view(SliceCount, InputWidth, c)
+                : weight.bmm(weight_up.view(SliceCount * Rank, ExpertSize).matmul(wt).view(SliceCount, Rank, c)))
+            .permute(1, 0, 2).reshape(InputWidth, SliceCount * c);
         var composedBias = bias.matmul(wt);                                              // [m, C]
         if (layerBias is not null) composedBias = composedBias.add(layerBias, ScalarMath.One);
         var result = input.matmul(composed).view(b, SliceCount, c).add(composedBias, ScalarMath.One);

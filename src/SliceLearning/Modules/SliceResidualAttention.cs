@@ -39,13 +39,14 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
     /// </param>
     /// <param name="device">Where to create the parameters (CPU by default).</param>
     /// <param name="dtype">Parameter type (float32 by default).</param>
-    /// <param name="expertForm">The paper's projections, or residual experts around z (h = d; see <see cref="ExpertForm"/>).</param>
+    /// <param name="expertForm">The paper's projections, or (low-rank) residual experts around z (h = d; see <see cref="ExpertForm"/>).</param>
     /// <param name="expertDropout">Dropout probability in [0, 1) on the experts' own part z W_i + b_i while training.</param>
+    /// <param name="expertRank">The rank r in [1, d] of <see cref="ExpertForm.LowRankResidual"/> experts; ignored by the other forms.</param>
     public SliceResidualAttention(long sliceCount, long inputWidth, long expertSize, long numClasses,
         AttentionVariant attention = AttentionVariant.LearnedOdds, double temperature = 1.0,
         AttentionBackpropagation backpropagation = AttentionBackpropagation.ExpertsOnly, double sliceGradientScale = 1.0,
         double indicatorGradientScale = 1.0, Device? device = null, ScalarType? dtype = null,
-        ExpertForm expertForm = ExpertForm.Projection, double expertDropout = 0.0)
+        ExpertForm expertForm = ExpertForm.Projection, double expertDropout = 0.0, long expertRank = 1)
         : base(nameof(SliceResidualAttention))
     {
         if (!Enum.IsDefined(expertForm))
@@ -53,6 +54,8 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         if (!(expertDropout >= 0 && expertDropout < 1))
             throw new ArgumentOutOfRangeException(nameof(expertDropout), expertDropout, "The expert dropout must be a probability in [0, 1).");
         ExpertDropout = expertDropout;
+        if (expertForm == ExpertForm.LowRankResidual && (expertRank < 1 || expertRank > inputWidth))
+            throw new ArgumentOutOfRangeException(nameof(expertRank), expertRank, $"The rank of low-rank residual experts must be in [1, d = {inputWidth}].");
         ArgumentOutOfRangeException.ThrowIfLessThan(sliceCount, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputWidth, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(expertSize, 1L);
@@ -77,7 +80,8 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         Temperature = temperature;
         Backpropagation = backpropagation;
         indicator_heads = nn.Linear(inputWidth, sliceCount, device: device, dtype: dtype);
-        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype, residual: expertForm == ExpertForm.Residual);
+        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype, 
+            residual: expertForm != ExpertForm.Projection, rank: expertForm == ExpertForm.LowRankResidual ? expertRank : 0);
         shared_slice_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
         prediction_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
         // Only LearnedOdds has per-slice scores (one per slice after the base slice, starting at 0),

@@ -28,7 +28,7 @@ public sealed class SliceAwareExpertOptionsTests
             o.ExpertWeightDecay = -0.5;
             o.ExpertDropout = 1;
         }));
-        Assert.Contains("ExpertForm must be one of Projection, Residual. Got 5.", ex.Message);
+        Assert.Contains("ExpertForm must be one of Projection, Residual, LowRankResidual. Got 5.", ex.Message);
         Assert.Contains("ExpertWeightDecay must be a finite number >= 0. Got -0.5.", ex.Message);
         Assert.Contains("ExpertDropout must be a probability in [0, 1). Got 1.", ex.Message);
         var size = Assert.Throws<ArgumentException>(() => NewModel(o => { o.ExpertForm = ExpertForm.Residual; o.ExpertSize = 4; }));

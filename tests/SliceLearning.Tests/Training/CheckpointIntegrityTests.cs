@@ -180,7 +180,7 @@ public sealed class CheckpointIntegrityTests : IDisposable
         var backbone = () => TwoDiscTask.Backbone(2, 8);
         var names = new[] { "disc_a", "disc_b" };
 
-        // Width 5 = the non-default ExpertSize, which ExpertForm.Residual needs.
+        // Width 5 = the non-default ExpertSize, which the residual expert forms (here LowRankResidual, the last ExpertForm) need; ExpertRank 5 = d.
         var sram = NonDefault<SliceAwareOptions>(names);
         var sramBackbone = () => TwoDiscTask.Backbone(2, 5);
         RoundTrip(SliceAwareModel.Create(sramBackbone(), 5, 2, names, o => Copy(sram, o)), m => m.Options, sram, p => SliceAwareModel.Load(p, sramBackbone()), path);
