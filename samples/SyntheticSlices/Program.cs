@@ -36,7 +36,7 @@ var noPlots = new Option<bool>("--no-plots") { Description = "Skip the PNG plots
 var suite = new Option<string>("--suite") { Description = "'paper' (the default: experiments a-e) or 'robustness' (hard slice tasks × k × seeds × methods with a fixed protocol: 10,000 training points, 60 epochs, no validation).", DefaultValueFactory = _ => "paper" };
 var tasks = new Option<string>("--tasks") { Description = "Robustness suite: comma-separated tasks (constant, flipped3, flipped2).", DefaultValueFactory = _ => "constant,flipped3,flipped2" };
 var ks = new Option<string>("--k") { Description = "Robustness suite: comma-separated SF counts k (2 real slices plus k - 2 benign).", DefaultValueFactory = _ => "2,16,64" };
-var methods = new Option<string>("--methods") { Description = "Robustness suite: methods separated by spaces: VANILLA, HPS, SRAM (defaults), SRAM-paper, SRAM[attention=Full;backprop=IndicatorsAndExperts;t=0.5;h=26;ind=1;head=1;pred=1;clip=1].", DefaultValueFactory = _ => "VANILLA HPS SRAM" };
+var methods = new Option<string>("--methods") { Description = "Robustness suite: methods separated by spaces: VANILLA, HPS, HPS[weight=0.5;norm=MeanOverSlices;score=Base|Own|Sf;clip=1], SRAM (defaults), SRAM-paper, SRAM[attention=Full;backprop=IndicatorsAndExperts;t=0.5;h=26;ind=1;head=1;pred=1;clip=1].", DefaultValueFactory = _ => "VANILLA HPS SRAM" };
 var bootstrap = new Option<int>("--bootstrap") { Description = "Robustness suite: paired-bootstrap resamples for the lift CIs (0: none).", DefaultValueFactory = _ => 1000 };
 
 var root = new RootCommand("Slice-based learning on synthetic data: VANILLA, HPS, MANUAL, MoE and SRAM compared as in the paper.")

@@ -29,18 +29,23 @@ internal sealed record RobustnessSettings(
 /// "SRAM-paper" the paper's attention; "SRAM[key=value,...]" sets attention=, backprop=, T=, h=,
 /// ind=, head=, pred=, headnorm=, members= (SliceHeadMembership), bgrad= (SliceGradientScale), indnorm= (IndicatorLossNormalization), igrad= (IndicatorGradientScale), iweight= (IndicatorGradientWeighting), balance= (LossBalancing),
 /// form= (ExpertForm), rank= (ExpertRank), ewd= (ExpertWeightDecay), edrop= (ExpertDropout), clip= (trainer gradient clipping) on top of the defaults.
+/// "HPS[key=value;...]" sets weight= (SliceLossWeight), norm= (SliceLossNormalization), clip=, and score= (which
+/// head's prediction scores a real slice's test members: base = the model's prediction, own = the slice's own head
+/// for every true member, sf = the slice's own head where the slice's SF fires on the test point, the base head elsewhere).
 /// </summary>
-internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOptions>? Configure, double? Clip)
+internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOptions>? Configure, double? Clip,
+    Action<HardParameterSharingOptions>? ConfigureHps = null, HpsScoring Scoring = HpsScoring.Base)
 {
     public static MethodSpec Parse(string text)
     {
         text = text.Trim();
         if (text.Equals("VANILLA", StringComparison.OrdinalIgnoreCase)) return new("VANILLA", "VANILLA", null, null);
         if (text.Equals("HPS", StringComparison.OrdinalIgnoreCase)) return new("HPS", "HPS", null, null);
+        if (text.StartsWith("HPS[", StringComparison.OrdinalIgnoreCase) && text.EndsWith(']')) return ParseHps(text);
         if (text.Equals("SRAM", StringComparison.OrdinalIgnoreCase)) return new("SRAM", "SRAM", null, null);
         if (text.Equals("SRAM-paper", StringComparison.OrdinalIgnoreCase)) return new("SRAM-paper", "SRAM", o => o.UsePaperAttention(), null);
         if (!text.StartsWith("SRAM[", StringComparison.OrdinalIgnoreCase) || !text.EndsWith(']'))
-            throw new FormatException($"Unknown method '{text}': use VANILLA, HPS, SRAM, SRAM-paper or SRAM[key=value;...].");
+            throw new FormatException($"Unknown method '{text}': use VANILLA, HPS, HPS[key=value;...], SRAM, SRAM-paper or SRAM[key=value;...].");
         Action<SliceAwareOptions> configure = _ => { };
         double? clip = null;
         foreach (var part in text[5..^1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -78,10 +83,48 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
         }
         return new(text, "SRAM", configure, clip);
     }
+
+    private static MethodSpec ParseHps(string text)
+    {
+        Action<HardParameterSharingOptions> configure = _ => { };
+        double? clip = null;
+        var scoring = HpsScoring.Base;
+        foreach (var part in text[4..^1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (kv.Length != 2) throw new FormatException($"'{part}' in method '{text}' is not key=value.");
+            string key = kv[0].ToLowerInvariant(), value = kv[1];
+            double Number() => double.Parse(value, CultureInfo.InvariantCulture);
+            var previous = configure;
+            Action<HardParameterSharingOptions> step = key switch
+            {
+                "weight" => o => o.SliceLossWeight = Number(),
+                "norm" => o => o.SliceLossNormalization = Enum.Parse<SliceLossNormalization>(value, ignoreCase: true),
+                "score" or "clip" => _ => { },
+                _ => throw new FormatException($"Unknown key '{key}' in method '{text}' (weight, norm, score, clip)."),
+            };
+            if (key == "clip") clip = Number();
+            if (key == "score") scoring = Enum.Parse<HpsScoring>(value, ignoreCase: true);
+            configure = o => { previous(o); step(o); };
+        }
+        return new(text, "HPS", null, clip, configure, scoring);
+    }
+}
+
+/// <summary>Which head's prediction scores a real slice's test members in an HPS run.</summary>
+internal enum HpsScoring
+{
+    /// <summary>The model's prediction (the base head) for every row.</summary>
+    Base,
+    /// <summary>The slice's own head for every true member of the slice.</summary>
+    Own,
+    /// <summary>The slice's own head where the slice's SF fires on the test point, the base head elsewhere.</summary>
+    Sf,
 }
 
 /// <summary>One trained model's test predictions and SRAM routing measurements.</summary>
-internal sealed record RobustRun(string Task, int K, string Method, int Seed, double OverallF1, double[] SliceF1, int[] Predictions, Routing? Routing, double Seconds);
+/// <remarks><c>SlicePredictions</c>, when set, holds per real slice the predictions that slice was scored with (HPS scored with its slice heads).</remarks>
+internal sealed record RobustRun(string Task, int K, string Method, int Seed, double OverallF1, double[] SliceF1, int[] Predictions, Routing? Routing, double Seconds, int[][]? SlicePredictions = null);
 
 /// <summary>
 /// Routing measurements of a slice-aware model per real slice j (test set, true membership): the mean
@@ -185,7 +228,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
         using ITrainableModel model = method.Kind switch
         {
             "VANILLA" => VanillaModel.Create(Lab.Backbone(Width), Width, 2),
-            "HPS" => HardParameterSharingModel.Create(Lab.Backbone(Width), Width, 2, names),
+            "HPS" => HardParameterSharingModel.Create(Lab.Backbone(Width), Width, 2, names, method.ConfigureHps),
             _ => SliceAwareModel.Create(Lab.Backbone(Width), Width, 2, names, method.Configure),
         };
         var sram = model as SliceAwareModel;
@@ -208,13 +251,33 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
         var (_, predictions) = model.Predict(testSet.Features);
         var labels = test.Labels;
         double overall = F1(Enumerable.Range(0, test.Count), labels, predictions);
-        var sliceF1 = RealSlices.Select(s =>
+        int[]? headPredictions = method.Scoring == HpsScoring.Base ? null : HeadPredictions((HardParameterSharingModel)model, testSet);
+        var slicePredictions = RealSlices.Select(s =>
+        {
+            if (headPredictions is null) return predictions;
+            // Score slice c's members with head c (where its SF fires, for Sf) instead of the base head.
+            int c = IndexOf(names, s);
+            var scored = (int[])predictions.Clone();
+            for (int i = 0; i < test.Count; i++)
+                if (test.TrueSlices[i, c] && (method.Scoring == HpsScoring.Own || test.SfSlices[i, c])) scored[i] = headPredictions[i * names.Count + c];
+            return scored;
+        }).ToArray();
+        var sliceF1 = RealSlices.Select((s, j) =>
         {
             int c = IndexOf(names, s);
-            return F1(Enumerable.Range(0, test.Count).Where(i => test.TrueSlices[i, c]), labels, predictions);
+            return F1(Enumerable.Range(0, test.Count).Where(i => test.TrueSlices[i, c]), labels, slicePredictions[j]);
         }).ToArray();
         var routing = sram is null ? null : Measure(sram, test, testSet, names, lossFirst!, lossLast!);
-        return new RobustRun(task, k, method.Name, seed, overall, sliceF1, predictions, routing, seconds);
+        return new RobustRun(task, k, method.Name, seed, overall, sliceF1, predictions, routing, seconds, headPredictions is null ? null : slicePredictions);
+    }
+
+    /// <summary>Every head's predicted class, row-major [N, m].</summary>
+    private static int[] HeadPredictions(HardParameterSharingModel model, SliceDataset testSet)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        model.eval();
+        return model.HeadLogits(testSet.Features).argmax(2).to_type(ScalarType.Int32).contiguous().data<int>().ToArray();
     }
 
     private static string Summary(RobustRun r)
@@ -349,7 +412,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             {
                 var pairs = rows.Select(r => (Run: r, Vanilla: runs.FirstOrDefault(v => v.Method == "VANILLA" && v.Task == r.Task && v.Seed == r.Seed))).Where(p => p.Vanilla is not null).ToArray();
                 lifts[j] = group.Key.Method == "VANILLA" || pairs.Length == 0 ? "" :
-                    BootstrapLift(pairs.Select(p => (labels[(p.Run.Task, p.Run.Seed)], members[(p.Run.Task, p.Run.Seed)][j], p.Run.Predictions, p.Vanilla!.Predictions)).ToArray(), settings.BootstrapResamples, seed: 17 + j);
+                    BootstrapLift(pairs.Select(p => (labels[(p.Run.Task, p.Run.Seed)], members[(p.Run.Task, p.Run.Seed)][j], p.Run.SlicePredictions?[j] ?? p.Run.Predictions, p.Vanilla!.Predictions)).ToArray(), settings.BootstrapResamples, seed: 17 + j);
             }
             scores.Add(group.Key.Task, kText, group.Key.Method, rows.Length.ToString(CultureInfo.InvariantCulture),
                 MeanStd.Of(rows.Select(r => r.OverallF1)).Score, MeanStd.Of(rows.Select(r => r.SliceF1[0])).Score, MeanStd.Of(rows.Select(r => r.SliceF1[1])).Score,
@@ -362,9 +425,12 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             }
         }
         foreach (var task in settings.Tasks) scores.Notes.Add($"{task}: {Describe(task)}.");
+        if (runs.Any(r => r.SlicePredictions is not null))
+            scores.Notes.Add("HPS[score=own]: each real slice's true members scored with that slice's own head (the model's prediction elsewhere); score=sf: with the slice's own head where the slice's SF fires on the test point, the base head elsewhere. Overall F1 is always the base head's.");
         scores.Notes.Add($"Protocol: backbone Linear(2,13)-ReLU-Linear(13,13)-ReLU, h = 13 (the library default h = d), Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {settings.BatchSize}, {settings.Epochs} epochs, no validation, last epoch scored; {settings.TrainSize} training and {settings.TestSize} test points per seed; VANILLA does not see SFs, so it is trained once per seed (k = -).");
         routing.Notes.Add("own attn: mean attention weight on slice j's expert, for slice j's true members and for every other test point; expert acc: slice j's expert's own prediction (shared slice head) on its members; Explain top: share of members whose largest attention weight is on slice j; loss terms on the first 2,000 training rows, unweighted.");
-        return new[] { scores, routing };
+        // The routing table has rows only for slice-aware models.
+        return runs.Any(r => r.Routing is not null) ? new[] { scores, routing } : new[] { scores };
     }
 
     // Paired bootstrap over each seed's test members: resample members, F1(method) − F1(VANILLA) on the same rows, averaged over seeds.

@@ -15,12 +15,21 @@ public sealed class HardParameterSharingOptions : IModelOptions<HardParameterSha
     /// <value>The default value is 1 (the paper's unweighted sum of task losses).</value>
     public double SliceLossWeight { get; set; } = 1.0;
 
+    /// <summary>Whether the slice heads' loss terms are summed or averaged over the k slices.</summary>
+    /// <value>
+    /// The default value is <see cref="SliceLossNormalization.SumOverSlices"/>;
+    /// <see cref="SliceLossNormalization.MeanOverSlices"/> is the paper's reference code.
+    /// </value>
+    public SliceLossNormalization SliceLossNormalization { get; set; } = SliceLossNormalization.SumOverSlices;
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it and its value.</exception>
     public void Validate()
     {
         if (!(SliceLossWeight >= 0 && double.IsFinite(SliceLossWeight)))
             throw new ArgumentException($"Invalid {nameof(HardParameterSharingOptions)}: SliceLossWeight must be finite and at least 0; got {SliceLossWeight.ToString(CultureInfo.InvariantCulture)}.");
+        if (!Enum.IsDefined(SliceLossNormalization))
+            throw new ArgumentException($"Invalid {nameof(HardParameterSharingOptions)}: SliceLossNormalization must be SumOverSlices or MeanOverSlices; got {(int)SliceLossNormalization}.");
     }
 
     /// <summary>A copy of these settings.</summary>
@@ -38,7 +47,8 @@ public sealed class HardParameterSharingOptions : IModelOptions<HardParameterSha
 /// </summary>
 /// <remarks>
 /// Loss = CE(base head, all examples) + <see cref="HardParameterSharingOptions.SliceLossWeight"/> ×
-/// Σ over slices i ≥ 1 of mean CE(head i, members of i). A slice without members in a batch adds 0.
+/// Σ over slices i ≥ 1 of mean CE(head i, members of i), the sum divided by k with
+/// <see cref="SliceLossNormalization.MeanOverSlices"/>. A slice without members in a batch adds 0.
 /// </remarks>
 public sealed class HardParameterSharingModel : SliceHeadsModel
 {
@@ -79,7 +89,13 @@ public sealed class HardParameterSharingModel : SliceHeadsModel
     public HardParameterSharingOptions Options => _options.Clone();
 
     private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership) =>
-        HeadsLoss(headLogits, labels, sliceMembership, _options.SliceLossWeight);
+        HeadsLoss(headLogits, labels, sliceMembership, SliceTermWeight);
+
+    /// <summary>The weight of each slice head's term: SliceLossWeight, divided by k when averaged.</summary>
+    private double SliceTermWeight =>
+        _options.SliceLossNormalization == SliceLossNormalization.MeanOverSlices && SliceNames.Count > 1
+            ? _options.SliceLossWeight / (SliceNames.Count - 1)
+            : _options.SliceLossWeight;
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 }

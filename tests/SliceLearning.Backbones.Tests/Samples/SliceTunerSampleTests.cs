@@ -78,10 +78,10 @@ public sealed class SliceTunerSampleTests
     }
 
     [Fact]
-    public async Task Sample_SharedCurveFit_RunsModerateAndTheFitErrorStudy()
+    public async Task Sample_CurveFit_DefaultsToSharedExponent_AndIndependentIsSelectable()
     {
         var output = new StringWriter();
-        int code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--curve-fit", "shared", "--methods", "Uniform,Moderate", "--no-plots"], output);
+        int code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--methods", "Uniform,Moderate", "--no-plots"], output);
         string text = output.ToString();
         Assert.True(code == 0, text);
         Assert.Matches(@"curve\s+fit\s+SharedExponent", text);
@@ -89,10 +89,10 @@ public sealed class SliceTunerSampleTests
 
         output = new StringWriter();
         // bad-uniform: two start sizes (3 and 10 in --tiny); the 3-example slices have fewer distinct subset sizes than K.
-        code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--study", "fit-error", "--points", "5", "--repeats", "2", "--final-runs", "1", "--curve-fit", "shared"], output);
+        code = await Experiment.RunAsync(["--tiny", "--setting", "bad-uniform", "--study", "fit-error", "--points", "5", "--repeats", "2", "--final-runs", "1", "--curve-fit", "independent"], output);
         text = output.ToString();
         Assert.True(code == 0, text);
-        Assert.Matches(@"curve\s+fit\s+SharedExponent", text);
+        Assert.Matches(@"curve\s+fit\s+Independent", text);
         Assert.Matches(@"│ 5\s+│ 2 │ shared\s+│ 10\s+│ 10 ", text);
         Assert.Contains("slices that started with 3 / 10 examples", text);
     }

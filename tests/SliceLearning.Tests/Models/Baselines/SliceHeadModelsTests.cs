@@ -51,6 +51,46 @@ public sealed class SliceHeadModelsTests
     }
 
     [Fact]
+    public void Hps_MeanOverSlices_DividesTheSliceTermsByK()
+    {
+        // Identity backbone (d = 2); heads: base = identity, s = swap, t = identity. x0 = (1, 0) label 0 in s
+        // and t; x1 = (0, 1) label 1 in t only. Base: L1 for both rows; s (x0 only): L2; t (both rows): L1.
+        string[] names = { "s", "t" };
+        using var sum = HardParameterSharingModel.Create(nn.Identity(), 2, 2, names);
+        using var mean = HardParameterSharingModel.Create(nn.Identity(), 2, 2, names, o => o.SliceLossNormalization = SliceLossNormalization.MeanOverSlices);
+        using var halfMean = HardParameterSharingModel.Create(nn.Identity(), 2, 2, names, o =>
+        {
+            o.SliceLossNormalization = SliceLossNormalization.MeanOverSlices;
+            o.SliceLossWeight = 0.5;
+        });
+        foreach (var model in new[] { sum, mean, halfMean })
+        {
+            using var noGrad = torch.no_grad();
+            var p = model.Module.named_parameters().ToDictionary(t => t.name, t => t.parameter);
+            p["head_weight"].copy_(torch.tensor(new float[] { 1, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1 }, new long[] { 3, 2, 2 }));
+            p["head_bias"].zero_();
+        }
+        using var x = torch.tensor(new float[] { 1, 0, 0, 1 }, new long[] { 2, 2 });
+        using var y = torch.tensor(new long[] { 0, 1 });
+        using var m = torch.tensor(new float[] { 1, 1, 1, 1, 0, 1 }, new long[] { 2, 3 });
+        using var sumLoss = sum.Loss(x, y, m);
+        using var meanLoss = mean.Loss(x, y, m);
+        using var halfMeanLoss = halfMean.Loss(x, y, m);
+        Assert.Equal(L1 + L2 + L1, sumLoss.item<float>(), 1e-5);
+        Assert.Equal(L1 + (L2 + L1) / 2, meanLoss.item<float>(), 1e-5);
+        Assert.Equal(L1 + 0.5 * (L2 + L1) / 2, halfMeanLoss.item<float>(), 1e-5);
+    }
+
+    [Fact]
+    public void Hps_InvalidSliceLossNormalization_IsNamed()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            HardParameterSharingModel.Create(nn.Identity(), 2, 2, new[] { "s" }, o => o.SliceLossNormalization = (SliceLossNormalization)7));
+        Assert.Contains("SliceLossNormalization", e.Message);
+        Assert.Contains("7", e.Message);
+    }
+
+    [Fact]
     public void Hps_SliceHead_GetsGradientOnlyFromItsMembers()
     {
         torch.manual_seed(3);
