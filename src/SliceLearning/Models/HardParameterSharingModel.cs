@@ -17,10 +17,11 @@ public sealed class HardParameterSharingOptions : IModelOptions<HardParameterSha
 
     /// <summary>Whether the slice heads' loss terms are summed or averaged over the k slices.</summary>
     /// <value>
-    /// The default value is <see cref="SliceLossNormalization.SumOverSlices"/>;
-    /// <see cref="SliceLossNormalization.MeanOverSlices"/> is the paper's reference code.
+    /// The default value is <see cref="SliceLossNormalization.MeanOverSlices"/>, the paper's reference code
+    /// (each slice head's loss × 1/k, so the slice tasks together weigh as much as the base task at any k);
+    /// <see cref="SliceLossNormalization.SumOverSlices"/> weighs each slice head as much as the base head.
     /// </value>
-    public SliceLossNormalization SliceLossNormalization { get; set; } = SliceLossNormalization.SumOverSlices;
+    public SliceLossNormalization SliceLossNormalization { get; set; } = SliceLossNormalization.MeanOverSlices;
 
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it and its value.</exception>
