@@ -90,13 +90,7 @@ public sealed class HardParameterSharingModel : SliceHeadsModel
     public HardParameterSharingOptions Options => _options.Clone();
 
     private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership) =>
-        HeadsLoss(headLogits, labels, sliceMembership, SliceTermWeight);
-
-    /// <summary>The weight of each slice head's term: SliceLossWeight, divided by k when averaged.</summary>
-    private double SliceTermWeight =>
-        _options.SliceLossNormalization == SliceLossNormalization.MeanOverSlices && SliceNames.Count > 1
-            ? _options.SliceLossWeight / (SliceNames.Count - 1)
-            : _options.SliceLossWeight;
+        HeadsLoss(headLogits, labels, sliceMembership, SliceTermWeight(_options.SliceLossWeight, _options.SliceLossNormalization));
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 }

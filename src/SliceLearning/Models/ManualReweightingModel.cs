@@ -23,6 +23,13 @@ public sealed class ManualReweightingOptions : IModelOptions<ManualReweightingOp
     /// <value>The default value is 1.</value>
     public double SliceLossWeight { get; set; } = 1.0;
 
+    /// <summary>Whether the slice heads' loss terms are summed or averaged over the k slices (before α), as in HPS.</summary>
+    /// <value>
+    /// The default value is <see cref="SliceLossNormalization.MeanOverSlices"/>, the paper's reference code (each slice
+    /// head's loss × 1/k, α on top for the reweighted slices).
+    /// </value>
+    public SliceLossNormalization SliceLossNormalization { get; set; } = SliceLossNormalization.MeanOverSlices;
+
     /// <summary>Checks the settings against the model's slice names.</summary>
     /// <exception cref="ArgumentException">A setting is out of range or names an unknown slice.</exception>
     public void Validate(IReadOnlyList<string> sliceNames)
@@ -31,6 +38,7 @@ public sealed class ManualReweightingOptions : IModelOptions<ManualReweightingOp
         var problems = new List<string>();
         if (!(Alpha >= 1 && double.IsFinite(Alpha))) problems.Add($"Alpha must be finite and at least 1; got {Alpha.ToString(CultureInfo.InvariantCulture)}.");
         if (!(SliceLossWeight >= 0 && double.IsFinite(SliceLossWeight))) problems.Add($"SliceLossWeight must be finite and at least 0; got {SliceLossWeight.ToString(CultureInfo.InvariantCulture)}.");
+        if (!Enum.IsDefined(SliceLossNormalization)) problems.Add($"SliceLossNormalization must be SumOverSlices or MeanOverSlices; got {(int)SliceLossNormalization}.");
         if (ReweightedSlices is null) problems.Add("ReweightedSlices must not be null.");
         else
         {
@@ -59,9 +67,10 @@ public sealed class ManualReweightingOptions : IModelOptions<ManualReweightingOp
 /// underperforming slices are multiplied by α. Predictions come from the base head.
 /// </summary>
 /// <remarks>
-/// Loss = (1/B) Σ_b w_b · CE(base head, b) + SliceLossWeight × Σ_{i ≥ 1} μ_i · mean CE(head i, members of i),
+/// Loss = (1/B) Σ_b w_b · CE(base head, b) + (SliceLossWeight / k) × Σ_{i ≥ 1} μ_i · mean CE(head i, members of i),
 /// where w_b = α when example b is in a reweighted slice (per its SF) and 1 otherwise, and μ_i = α for
-/// reweighted slices and 1 otherwise. With no reweighted slices this is exactly HPS's loss.
+/// reweighted slices and 1 otherwise; the 1/k is dropped with <see cref="SliceLossNormalization.SumOverSlices"/>.
+/// With no reweighted slices this is exactly HPS's loss with the same normalisation.
 /// </remarks>
 public sealed class ManualReweightingModel : SliceHeadsModel
 {
@@ -132,7 +141,8 @@ public sealed class ManualReweightingModel : SliceHeadsModel
     private protected override Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership)
     {
         var multipliers = torch.tensor(_multipliers, device: headLogits.device);
-        return HeadsLoss(headLogits, labels, sliceMembership, _options.SliceLossWeight, ExampleWeightsCore(sliceMembership), multipliers);
+        return HeadsLoss(headLogits, labels, sliceMembership, SliceTermWeight(_options.SliceLossWeight, _options.SliceLossNormalization),
+            ExampleWeightsCore(sliceMembership), multipliers);
     }
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);

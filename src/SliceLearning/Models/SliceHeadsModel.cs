@@ -70,6 +70,10 @@ public abstract class SliceHeadsModel : SliceModelBase
     /// <summary>The model's loss from every head's logits [B, m, C].</summary>
     private protected abstract Tensor LossFromHeads(Tensor headLogits, Tensor labels, Tensor sliceMembership);
 
+    /// <summary>The weight of each slice head's loss term: <paramref name="weight"/>, divided by k when averaged over the slices.</summary>
+    private protected double SliceTermWeight(double weight, SliceLossNormalization normalization) =>
+        normalization == SliceLossNormalization.MeanOverSlices && SliceNames.Count > 1 ? weight / (SliceNames.Count - 1) : weight;
+
     /// <summary>
     /// The loss HPS and MANUAL share: mean cross-entropy of the base head (each example times its
     /// weight, when given) + <paramref name="sliceLossWeight"/> × Σ over slices i ≥ 1 of μ_i × mean

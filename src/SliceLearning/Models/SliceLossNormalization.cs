@@ -1,6 +1,6 @@
 namespace SliceLearning.Models;
 
-/// <summary>How <see cref="HardParameterSharingModel"/> combines its k slice heads' loss terms.</summary>
+/// <summary>How <see cref="HardParameterSharingModel"/> and <see cref="ManualReweightingModel"/> combine their k slice heads' loss terms.</summary>
 public enum SliceLossNormalization
 {
     /// <summary>
