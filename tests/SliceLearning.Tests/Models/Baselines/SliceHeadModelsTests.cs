@@ -29,6 +29,23 @@ public sealed class SliceHeadModelsTests
         torch.tensor(new long[] { 0, 1 }),
         torch.tensor(new float[] { 1, 1, 1, 0 }, new long[] { 2, 2 }));
 
+    // Two slices over the identity backbone: heads base = identity, s = swap, t = identity; x0 = (1, 0) label 0 in s
+    // and t, x1 = (0, 1) label 1 in t only. Per term: base L1 for both rows; s (x0 only) L2; t (both rows) L1.
+    private static float TwoSliceLoss(ITrainableModel model)
+    {
+        using (var noGrad = torch.no_grad())
+        {
+            var p = model.Module.named_parameters().ToDictionary(t => t.name, t => t.parameter);
+            p["head_weight"].copy_(torch.tensor(new float[] { 1, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1 }, new long[] { 3, 2, 2 }));
+            p["head_bias"].zero_();
+        }
+        using var x = torch.tensor(new float[] { 1, 0, 0, 1 }, new long[] { 2, 2 });
+        using var y = torch.tensor(new long[] { 0, 1 });
+        using var m = torch.tensor(new float[] { 1, 1, 1, 1, 0, 1 }, new long[] { 2, 3 });
+        using var loss = model.Loss(x, y, m);
+        return loss.item<float>();
+    }
+
     [Fact]
     public void Hps_Loss_IsBaseMeanPlusSliceMeanOverMembers()
     {
@@ -53,8 +70,7 @@ public sealed class SliceHeadModelsTests
     [Fact]
     public void Hps_MeanOverSlices_DividesTheSliceTermsByK()
     {
-        // Identity backbone (d = 2); heads: base = identity, s = swap, t = identity. x0 = (1, 0) label 0 in s
-        // and t; x1 = (0, 1) label 1 in t only. Base: L1 for both rows; s (x0 only): L2; t (both rows): L1.
+        // The two-slice fixture (TwoSliceLoss): the sum is L1 + L2 + L1, the mean divides the slice terms by k = 2.
         string[] names = { "s", "t" };
         using var sum = HardParameterSharingModel.Create(nn.Identity(), 2, 2, names, o => o.SliceLossNormalization = SliceLossNormalization.SumOverSlices);
         using var mean = HardParameterSharingModel.Create(nn.Identity(), 2, 2, names);  // the default
@@ -63,29 +79,16 @@ public sealed class SliceHeadModelsTests
             o.SliceLossNormalization = SliceLossNormalization.MeanOverSlices;
             o.SliceLossWeight = 0.5;
         });
-        foreach (var model in new[] { sum, mean, halfMean })
-        {
-            using var noGrad = torch.no_grad();
-            var p = model.Module.named_parameters().ToDictionary(t => t.name, t => t.parameter);
-            p["head_weight"].copy_(torch.tensor(new float[] { 1, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1 }, new long[] { 3, 2, 2 }));
-            p["head_bias"].zero_();
-        }
-        using var x = torch.tensor(new float[] { 1, 0, 0, 1 }, new long[] { 2, 2 });
-        using var y = torch.tensor(new long[] { 0, 1 });
-        using var m = torch.tensor(new float[] { 1, 1, 1, 1, 0, 1 }, new long[] { 2, 3 });
-        using var sumLoss = sum.Loss(x, y, m);
-        using var meanLoss = mean.Loss(x, y, m);
-        using var halfMeanLoss = halfMean.Loss(x, y, m);
-        Assert.Equal(L1 + L2 + L1, sumLoss.item<float>(), 1e-5);
-        Assert.Equal(L1 + (L2 + L1) / 2, meanLoss.item<float>(), 1e-5);
-        Assert.Equal(L1 + 0.5 * (L2 + L1) / 2, halfMeanLoss.item<float>(), 1e-5);
+        Assert.Equal(L1 + L2 + L1, TwoSliceLoss(sum), 1e-5);
+        Assert.Equal(L1 + (L2 + L1) / 2, TwoSliceLoss(mean), 1e-5);
+        Assert.Equal(L1 + 0.5 * (L2 + L1) / 2, TwoSliceLoss(halfMean), 1e-5);
     }
 
     [Fact]
     public void Manual_SliceTerms_AreAveragedOverK_WithAlphaOnTop()
     {
-        // The fixture of Hps_MeanOverSlices_DividesTheSliceTermsByK, with α = 20 on "s": x0 (in s) weighs 20 in the
-        // base loss, x1 weighs 1, so the base term is (20 L1 + L1) / 2; the slice terms are 20 L2 (s) and L1 (t).
+        // The two-slice fixture (TwoSliceLoss) with α = 20 on "s": x0 (in s) weighs 20 in the base loss, x1 weighs 1,
+        // so the base term is (20 L1 + L1) / 2; the slice terms are 20 L2 (s) and L1 (t).
         string[] names = { "s", "t" };
         using var plain = ManualReweightingModel.Create(nn.Identity(), 2, 2, names);
         using var mean = ManualReweightingModel.Create(nn.Identity(), 2, 2, names, o => { o.Alpha = 20; o.ReweightedSlices = new[] { "s" }; });
@@ -95,22 +98,9 @@ public sealed class SliceHeadModelsTests
             o.ReweightedSlices = new[] { "s" };
             o.SliceLossNormalization = SliceLossNormalization.SumOverSlices;
         });
-        foreach (var model in new[] { plain, mean, sum })
-        {
-            using var noGrad = torch.no_grad();
-            var p = model.Module.named_parameters().ToDictionary(t => t.name, t => t.parameter);
-            p["head_weight"].copy_(torch.tensor(new float[] { 1, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1 }, new long[] { 3, 2, 2 }));
-            p["head_bias"].zero_();
-        }
-        using var x = torch.tensor(new float[] { 1, 0, 0, 1 }, new long[] { 2, 2 });
-        using var y = torch.tensor(new long[] { 0, 1 });
-        using var m = torch.tensor(new float[] { 1, 1, 1, 1, 0, 1 }, new long[] { 2, 3 });
-        using var plainLoss = plain.Loss(x, y, m);
-        using var meanLoss = mean.Loss(x, y, m);
-        using var sumLoss = sum.Loss(x, y, m);
-        Assert.Equal(L1 + (L2 + L1) / 2, plainLoss.item<float>(), 1e-5);          // no reweighted slice: HPS's default loss
-        Assert.Equal(10.5 * L1 + (20 * L2 + L1) / 2, meanLoss.item<float>(), 1e-4);
-        Assert.Equal(10.5 * L1 + 20 * L2 + L1, sumLoss.item<float>(), 1e-4);
+        Assert.Equal(L1 + (L2 + L1) / 2, TwoSliceLoss(plain), 1e-5);          // no reweighted slice: HPS's default loss
+        Assert.Equal(10.5 * L1 + (20 * L2 + L1) / 2, TwoSliceLoss(mean), 1e-4);
+        Assert.Equal(10.5 * L1 + 20 * L2 + L1, TwoSliceLoss(sum), 1e-4);
         var e = Assert.Throws<ArgumentException>(() =>
             ManualReweightingModel.Create(nn.Identity(), 2, 2, names, o => o.SliceLossNormalization = (SliceLossNormalization)7));
         Assert.Contains("SliceLossNormalization must be SumOverSlices or MeanOverSlices; got 7", e.Message);
