@@ -100,6 +100,10 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
     /// <summary>The effective expert weights W [m, d, h] (A_i B_i for low-rank experts, else <see cref="Weight"/> itself).</summary>
     public Tensor EffectiveWeight() => weight_up is null ? weight.alias() : weight.bmm(weight_up);
 
+    /// <summary>u_i = z A_i for every low-rank expert, [B, m, r], as one GEMM [B, d] x [d, m·r].</summary>
+    private Tensor LowRankInputs(Tensor input) =>
+        input.matmul(weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * Rank)).view(input.shape[0], SliceCount, Rank);
+
     /// <summary>The bias tensor [m, h].</summary>
     public Parameter Bias => bias;
 
@@ -123,9 +127,8 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         Tensor r;
         if (weight_up is not null)
         {
-            // Low rank: u = z A_i for all experts in one GEMM [B, d] x [d, m*r], then (z A_i) B_i as one batched product over the m experts.
-            var u = input.matmul(weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * Rank)).view(b, SliceCount, Rank);
-            r = u.permute(1, 0, 2).bmm(weight_up).permute(1, 0, 2).add(bias, ScalarMath.One);
+            // Low rank: (z A_i) B_i as one batched product over the m experts.
+            r = LowRankInputs(input).permute(1, 0, 2).bmm(weight_up).permute(1, 0, 2).add(bias, ScalarMath.One);
         }
         else
         {
@@ -172,8 +175,7 @@ public sealed class SliceExpertProjections : nn.Module<Tensor, Tensor>
         if (weight_up is not null && !PrefersRepresentations(b))
         {
             // Low rank: sum_i a_i (z A_i) B_i = [a_i (z A_i)]_i flattened [B, m*r] x B viewed [m*r, h]; no [B, d, h] weights.
-            var u = input.matmul(weight.permute(1, 0, 2).reshape(InputWidth, SliceCount * Rank)).view(b, SliceCount, Rank);
-            result = u.mul(weights.unsqueeze(2)).view(b, SliceCount * Rank).matmul(weight_up.view(SliceCount * Rank, ExpertSize))
+            result = LowRankInputs(input).mul(weights.unsqueeze(2)).view(b, SliceCount * Rank).matmul(weight_up.view(SliceCount * Rank, ExpertSize))
                 .add(weights.matmul(bias), ScalarMath.One)
                 .add(input.mul(weights.sum(1, keepdim: true)), ScalarMath.One);
         }

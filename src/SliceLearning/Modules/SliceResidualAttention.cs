@@ -80,7 +80,7 @@ public sealed class SliceResidualAttention : nn.Module<Tensor, SramOutput>
         Temperature = temperature;
         Backpropagation = backpropagation;
         indicator_heads = nn.Linear(inputWidth, sliceCount, device: device, dtype: dtype);
-        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype, 
+        expert_projections = new SliceExpertProjections(sliceCount, inputWidth, expertSize, device, dtype,
             residual: expertForm != ExpertForm.Projection, rank: expertForm == ExpertForm.LowRankResidual ? expertRank : 0);
         shared_slice_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
         prediction_head = nn.Linear(expertSize, numClasses, device: device, dtype: dtype);
