@@ -48,11 +48,8 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
             throw new FormatException($"Unknown method '{text}': use VANILLA, HPS, HPS[key=value;...], SRAM, SRAM-paper or SRAM[key=value;...].");
         Action<SliceAwareOptions> configure = _ => { };
         double? clip = null;
-        foreach (var part in text[5..^1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var (key, value) in Settings(text, "SRAM[".Length))
         {
-            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (kv.Length != 2) throw new FormatException($"'{part}' in method '{text}' is not key=value.");
-            string key = kv[0].ToLowerInvariant(), value = kv[1];
             double Number() => double.Parse(value, CultureInfo.InvariantCulture);
             var previous = configure;
             Action<SliceAwareOptions> step = key switch
@@ -84,16 +81,24 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
         return new(text, "SRAM", configure, clip);
     }
 
+    /// <summary>The key=value settings between "NAME[" (<paramref name="prefixLength"/> characters) and the closing "]", keys in lower case.</summary>
+    private static IEnumerable<(string Key, string Value)> Settings(string text, int prefixLength)
+    {
+        foreach (var part in text[prefixLength..^1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (kv.Length != 2) throw new FormatException($"'{part}' in method '{text}' is not key=value.");
+            yield return (kv[0].ToLowerInvariant(), kv[1]);
+        }
+    }
+
     private static MethodSpec ParseHps(string text)
     {
         Action<HardParameterSharingOptions> configure = _ => { };
         double? clip = null;
         var scoring = HpsScoring.Base;
-        foreach (var part in text[4..^1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var (key, value) in Settings(text, "HPS[".Length))
         {
-            var kv = part.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (kv.Length != 2) throw new FormatException($"'{part}' in method '{text}' is not key=value.");
-            string key = kv[0].ToLowerInvariant(), value = kv[1];
             double Number() => double.Parse(value, CultureInfo.InvariantCulture);
             var previous = configure;
             Action<HardParameterSharingOptions> step = key switch
