@@ -77,9 +77,9 @@ internal sealed class Lab(RunSettings settings)
         return result;
     }
 
-    /// <summary>The paper's synthetic backbone: a 2-layer MLP to width d with a final ReLU (d = 13 in the paper).</summary>
-    public static nn.Module<Tensor, Tensor> Backbone(long width) => nn.Sequential(
-        ("fc1", nn.Linear(2, width)), ("relu1", nn.ReLU()), ("fc2", nn.Linear(width, width)), ("relu2", nn.ReLU()));
+    /// <summary>The paper's synthetic backbone: a 2-layer MLP from <paramref name="inputs"/> features (the 2 coordinates) to width d with a final ReLU (d = 13 in the paper).</summary>
+    public static nn.Module<Tensor, Tensor> Backbone(long width, long inputs = 2) => nn.Sequential(
+        ("fc1", nn.Linear(inputs, width)), ("relu1", nn.ReLU()), ("fc2", nn.Linear(width, width)), ("relu2", nn.ReLU()));
 
     public DataBundle Data(SyntheticSliceOptions options, int seed) =>
         new(new SyntheticSliceGenerator(options), new SyntheticSliceGenerator(options).GenerateSplits(Settings.TrainSize, Settings.ValidationSize, Settings.TestSize, seed));

@@ -34,15 +34,17 @@ var widths = new Option<string>("--widths") { Description = "Comma-separated hid
 var threads = new Option<int>("--threads") { Description = "libtorch CPU threads (1 is fastest for these tiny models and bit-reproducible).", DefaultValueFactory = _ => 1 };
 var noPlots = new Option<bool>("--no-plots") { Description = "Skip the PNG plots." };
 var suite = new Option<string>("--suite") { Description = "'paper' (the default: experiments a-e) or 'robustness' (hard slice tasks × k × seeds × methods with a fixed protocol: 10,000 training points, 60 epochs, no validation).", DefaultValueFactory = _ => "paper" };
-var tasks = new Option<string>("--tasks") { Description = "Robustness suite: comma-separated tasks (constant, flipped3, flipped2).", DefaultValueFactory = _ => "constant,flipped3,flipped2" };
+var tasks = new Option<string>("--tasks") { Description = "Robustness suite: comma-separated tasks (constant, flipped3, flipped3-exact = flipped3 with exact SFs for the real slices, flipped2).", DefaultValueFactory = _ => "constant,flipped3,flipped2" };
 var ks = new Option<string>("--k") { Description = "Robustness suite: comma-separated SF counts k (2 real slices plus k - 2 benign).", DefaultValueFactory = _ => "2,16,64" };
-var methods = new Option<string>("--methods") { Description = "Robustness suite: methods separated by spaces: VANILLA, HPS, HPS[weight=0.5;norm=MeanOverSlices;score=Base|Own|Sf;clip=1], SRAM (defaults), SRAM-paper, SRAM[attention=Full;backprop=IndicatorsAndExperts;t=0.5;h=26;ind=1;head=1;pred=1;clip=1].", DefaultValueFactory = _ => "VANILLA HPS SRAM" };
+var methods = new Option<string>("--methods") { Description = "Robustness suite: methods separated by spaces: VANILLA, VANILLA[input=truth|sf] (the real slices' true membership or SF outputs as extra inputs), HPS, HPS[weight=0.5;norm=MeanOverSlices;score=Base|Own|Sf;clip=1], SRAM (defaults), SRAM-paper, SRAM[attention=Full;backprop=IndicatorsAndExperts;t=0.5;h=26;ind=1;head=1;pred=1;clip=1].", DefaultValueFactory = _ => "VANILLA HPS SRAM" };
+var epochCurve = new Option<bool>("--epoch-curve") { Description = "Robustness suite: score the real slices on the test set after every epoch; prints the last ten epochs per run and a table of their mean and range." };
+var lrSchedule = new Option<string>("--lr-schedule") { Description = "Robustness suite: learning-rate schedule of every method: 'constant' (the protocol) or 'cosine' (annealed from the rate towards 0 over the epochs).", DefaultValueFactory = _ => "constant" };
 var bootstrap = new Option<int>("--bootstrap") { Description = "Robustness suite: paired-bootstrap resamples for the lift CIs (0: none).", DefaultValueFactory = _ => 1000 };
 
 var root = new RootCommand("Slice-based learning on synthetic data: VANILLA, HPS, MANUAL, MoE and SRAM compared as in the paper.")
 {
     seeds, firstSeed, epochs, batchSize, learningRate, experiments, output, manySlicesMax, train, validation, test, widths, threads, noPlots,
-    suite, tasks, ks, methods, bootstrap,
+    suite, tasks, ks, methods, bootstrap, epochCurve, lrSchedule,
 };
 root.SetAction(parse =>
 {
@@ -61,13 +63,15 @@ root.SetAction(parse =>
             Console.Error.WriteLine($"--tasks takes {string.Join(", ", Robustness.AllTasks)}; --k integers >= 2; --methods at least one method.");
             return 2;
         }
+        string schedule = parse.GetValue(lrSchedule)!.Trim().ToLowerInvariant();
+        if (schedule is not ("constant" or "cosine")) { Console.Error.WriteLine($"--lr-schedule takes 'constant' or 'cosine'; got '{parse.GetValue(lrSchedule)}'."); return 2; }
         try { foreach (var m in methodList) MethodSpec.Parse(m); }
         catch (Exception e) when (e is FormatException or ArgumentException) { Console.Error.WriteLine(e.Message); return 2; }
         var robust = new RobustnessSettings(
             Given(seeds) ? parse.GetValue(seeds) : 5, parse.GetValue(firstSeed),
             Given(epochs) ? parse.GetValue(epochs) : 60, parse.GetValue(batchSize), parse.GetValue(learningRate),
             Given(train) ? parse.GetValue(train) : 10000, Given(test) ? parse.GetValue(test) : 10000,
-            taskList, kList, methodList, parse.GetValue(output)!, parse.GetValue(bootstrap));
+            taskList, kList, methodList, parse.GetValue(output)!, parse.GetValue(bootstrap), parse.GetValue(epochCurve), schedule);
         ComputeDevice.SetCpuThreads(parse.GetValue(threads));
         return RunRobustness(robust, args);
     }

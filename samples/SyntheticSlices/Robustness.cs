@@ -22,7 +22,9 @@ internal sealed record RobustnessSettings(
     IReadOnlyList<int> Ks,
     IReadOnlyList<string> Methods,
     DirectoryInfo Output,
-    int BootstrapResamples = 1000);
+    int BootstrapResamples = 1000,
+    bool EpochCurve = false,
+    string LearningRateSchedule = "constant");
 
 /// <summary>
 /// One method of the suite: VANILLA, HPS, or SRAM with options. "SRAM" is the library's defaults;
@@ -32,20 +34,23 @@ internal sealed record RobustnessSettings(
 /// "HPS[key=value;...]" sets weight= (SliceLossWeight), norm= (SliceLossNormalization), clip=, and score= (which
 /// head's prediction scores a real slice's test members: base = the model's prediction, own = the slice's own head
 /// for every true member, sf = the slice's own head where the slice's SF fires on the test point, the base head elsewhere).
+/// "VANILLA[input=truth|sf]" is VANILLA with the real slices' membership as extra input columns, at training and test
+/// time: the true membership (an oracle) or the SFs' outputs.
 /// </summary>
 internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOptions>? Configure, double? Clip,
-    Action<HardParameterSharingOptions>? ConfigureHps = null, HpsScoring Scoring = HpsScoring.Base)
+    Action<HardParameterSharingOptions>? ConfigureHps = null, HpsScoring Scoring = HpsScoring.Base, MembershipInput Input = MembershipInput.None)
 {
     public static MethodSpec Parse(string text)
     {
         text = text.Trim();
         if (text.Equals("VANILLA", StringComparison.OrdinalIgnoreCase)) return new("VANILLA", "VANILLA", null, null);
+        if (text.StartsWith("VANILLA[", StringComparison.OrdinalIgnoreCase) && text.EndsWith(']')) return ParseVanilla(text);
         if (text.Equals("HPS", StringComparison.OrdinalIgnoreCase)) return new("HPS", "HPS", null, null);
         if (text.StartsWith("HPS[", StringComparison.OrdinalIgnoreCase) && text.EndsWith(']')) return ParseHps(text);
         if (text.Equals("SRAM", StringComparison.OrdinalIgnoreCase)) return new("SRAM", "SRAM", null, null);
         if (text.Equals("SRAM-paper", StringComparison.OrdinalIgnoreCase)) return new("SRAM-paper", "SRAM", o => o.UsePaperAttention(), null);
         if (!text.StartsWith("SRAM[", StringComparison.OrdinalIgnoreCase) || !text.EndsWith(']'))
-            throw new FormatException($"Unknown method '{text}': use VANILLA, HPS, HPS[key=value;...], SRAM, SRAM-paper or SRAM[key=value;...].");
+            throw new FormatException($"Unknown method '{text}': use VANILLA, VANILLA[input=truth|sf], HPS, HPS[key=value;...], SRAM, SRAM-paper or SRAM[key=value;...].");
         Action<SliceAwareOptions> configure = _ => { };
         double? clip = null;
         foreach (var (key, value) in Settings(text, "SRAM[".Length))
@@ -92,6 +97,23 @@ internal sealed record MethodSpec(string Name, string Kind, Action<SliceAwareOpt
         }
     }
 
+    private static MethodSpec ParseVanilla(string text)
+    {
+        var input = MembershipInput.None;
+        foreach (var (key, value) in Settings(text, "VANILLA[".Length))
+        {
+            if (key != "input") throw new FormatException($"Unknown key '{key}' in method '{text}' (input).");
+            input = value.ToLowerInvariant() switch
+            {
+                "truth" => MembershipInput.Truth,
+                "sf" => MembershipInput.Sf,
+                _ => throw new FormatException($"'input={value}' in method '{text}': use input=truth or input=sf."),
+            };
+        }
+        if (input == MembershipInput.None) throw new FormatException($"Method '{text}' sets no input: use VANILLA[input=truth] or VANILLA[input=sf].");
+        return new(text, "VANILLA", null, null, Input: input);
+    }
+
     private static MethodSpec ParseHps(string text)
     {
         Action<HardParameterSharingOptions> configure = _ => { };
@@ -127,9 +149,21 @@ internal enum HpsScoring
     Sf,
 }
 
+/// <summary>What a VANILLA model gets besides the two coordinates: nothing, or one 0/1 column per real slice.</summary>
+internal enum MembershipInput
+{
+    /// <summary>The coordinates only.</summary>
+    None,
+    /// <summary>The real slices' true membership, at training and test time (an oracle).</summary>
+    Truth,
+    /// <summary>The real slices' SF outputs, at training and test time (the SFs applied to the test points).</summary>
+    Sf,
+}
+
 /// <summary>One trained model's test predictions and SRAM routing measurements.</summary>
-/// <remarks><c>SlicePredictions</c>, when set, holds per real slice the predictions that slice was scored with (HPS scored with its slice heads).</remarks>
-internal sealed record RobustRun(string Task, int K, string Method, int Seed, double OverallF1, double[] SliceF1, int[] Predictions, Routing? Routing, double Seconds, int[][]? SlicePredictions = null);
+/// <remarks><c>SlicePredictions</c>, when set, holds per real slice the predictions that slice was scored with (HPS scored with its slice heads).
+/// <c>EpochSliceF1</c>, when set (<c>--epoch-curve</c>), holds per epoch the real slices' test F1 after that epoch.</remarks>
+internal sealed record RobustRun(string Task, int K, string Method, int Seed, double OverallF1, double[] SliceF1, int[] Predictions, Routing? Routing, double Seconds, int[][]? SlicePredictions = null, double[][]? EpochSliceF1 = null);
 
 /// <summary>
 /// Routing measurements of a slice-aware model per real slice j (test set, true membership): the mean
@@ -143,7 +177,7 @@ internal sealed record Routing(double[] OwnMembers, double[] OwnOthers, double[]
 /// <summary>The robustness suite: hard slice tasks × k × seeds × methods, with the fixed protocol.</summary>
 internal sealed class Robustness(RobustnessSettings settings, Action<string> step)
 {
-    public static readonly string[] AllTasks = { "constant", "flipped3", "flipped2" };
+    public static readonly string[] AllTasks = { "constant", "flipped3", "flipped3-exact", "flipped2" };
     private static readonly string[] RealSlices = { "s1", "s2" };
     private const long Width = 13;
 
@@ -151,6 +185,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
     {
         "constant" => "constant-label: two 3% discs on the boundary, all class 1; SF P/R .85; benign 3% SFs with the same noise",
         "flipped3" => "flipped-straddling 3%: two 3% discs straddling the boundary, labels flipped (30% / 70% class 1 inside); SF P/R .85, false positives from a ring to 1.5 radii; benign 1-5% SFs exact",
+        "flipped3-exact" => "flipped3 with exact SFs for the two real slices (P = R = 1): the same points, labels and benign SFs",
         "flipped2" => "flipped-straddling 2%, noisy: two 2% straddling discs (30% / 70% class 1); SF P .75 / R .8 from the ring; benign 1-5% SFs with the same noise",
         _ => throw new ArgumentException($"Unknown task '{task}': use {string.Join(", ", AllTasks)}."),
     };
@@ -164,9 +199,11 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             case "constant":
                 break;
             case "flipped3":
+            case "flipped3-exact":
                 o.NoiseNeighborhood = 1.5;
                 o.Slices = new List<SyntheticSliceRegion> { o.StraddlingDisc("s1", -0.636, 0.03, 0.3), o.StraddlingDisc("s2", 0.636, 0.03, 0.7) };
-                o.SfRecall = o.SfPrecision = 0.85;
+                // The exact variant draws no SF noise, so its points and labels are flipped3's for the same seed.
+                o.SfRecall = o.SfPrecision = task == "flipped3" ? 0.85 : 1.0;
                 o.BenignSfNoise = 0;
                 o.BenignSliceFraction = 0.01;
                 o.BenignSliceMaxFraction = 0.05;
@@ -199,7 +236,7 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
         {
             foreach (int seed in Enumerable.Range(settings.FirstSeed, settings.Seeds))
             {
-                bool vanillaDone = false;
+                var trainedOnce = new HashSet<string>(StringComparer.Ordinal);
                 foreach (int k in settings.Ks)
                 {
                     var generator = new SyntheticSliceGenerator(Task(task, k));
@@ -212,18 +249,48 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
                     _members[(task, seed)] = RealSlices.Select(s => Enumerable.Range(0, test.Count).Select(i => test.TrueSlices[i, IndexOf(generator.SliceNames, s)]).ToArray()).ToArray();
                     foreach (var method in methods)
                     {
-                        // VANILLA sees no SFs, and the points and labels do not depend on k: train it once per seed.
-                        if (method.Kind == "VANILLA" && vanillaDone) continue;
+                        // VANILLA sees no SFs (its membership columns are the real slices', which do not depend on k), and the
+                        // points and labels do not depend on k: train each VANILLA method once per seed.
+                        if (method.Kind == "VANILLA" && !trainedOnce.Add(method.Name)) continue;
                         step($"{task} k={k} seed {seed}: {method.Name}");
-                        var run = Trial(task, method.Kind == "VANILLA" ? 0 : k, method, seed, generator, trainSet, test, testSet);
+                        RobustRun run;
+                        if (method.Input == MembershipInput.None)
+                        {
+                            run = Trial(task, method.Kind == "VANILLA" ? 0 : k, method, seed, generator, trainSet, test, testSet);
+                        }
+                        else
+                        {
+                            using var trainWith = WithMembership(train, train.SfSlices, method.Input == MembershipInput.Truth ? train.TrueSlices : train.SfSlices, generator.SliceNames);
+                            using var testWith = WithMembership(test, test.TrueSlices, method.Input == MembershipInput.Truth ? test.TrueSlices : test.SfSlices, generator.SliceNames);
+                            run = Trial(task, 0, method, seed, generator, trainWith, test, testWith);
+                        }
                         runs.Add(run);
                         step(Summary(run));
-                        if (method.Kind == "VANILLA") vanillaDone = true;
+                        if (run.EpochSliceF1 is { } curve) step(CurveSummary(curve));
                     }
                 }
             }
         }
         return runs;
+    }
+
+    /// <summary>
+    /// The data set with one extra 0/1 feature column per real slice after the two coordinates, taken from
+    /// <paramref name="inputs"/>; <paramref name="slices"/> is the slice matrix the set carries (SFs to train, truth to score).
+    /// </summary>
+    public static SliceDataset WithMembership(SyntheticSliceData data, SliceLearning.Slicing.SliceMatrix slices, SliceLearning.Slicing.SliceMatrix inputs, IReadOnlyList<string> names)
+    {
+        int n = data.Count, extra = RealSlices.Length, width = 2 + extra;
+        var coordinates = data.FeatureArray();
+        var columns = RealSlices.Select(s => IndexOf(names, s)).ToArray();
+        var features = new float[n * width];
+        for (int i = 0; i < n; i++)
+        {
+            features[i * width] = coordinates[2 * i];
+            features[i * width + 1] = coordinates[2 * i + 1];
+            for (int j = 0; j < extra; j++) features[i * width + 2 + j] = inputs[i, columns[j]] ? 1f : 0f;
+        }
+        return new SliceDataset(torch.tensor(features, new long[] { n, width }), torch.tensor(data.LabelArray()), slices);
     }
 
     private RobustRun Trial(string task, int k, MethodSpec method, int seed, SyntheticSliceGenerator generator, SliceDataset train, SyntheticSliceData test, SliceDataset testSet)
@@ -232,21 +299,24 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
         var names = generator.SliceNames;
         using ITrainableModel model = method.Kind switch
         {
-            "VANILLA" => VanillaModel.Create(Lab.Backbone(Width), Width, 2),
+            "VANILLA" => VanillaModel.Create(Lab.Backbone(Width, train.Features.shape[1]), Width, 2),
             "HPS" => HardParameterSharingModel.Create(Lab.Backbone(Width), Width, 2, names, method.ConfigureHps),
             _ => SliceAwareModel.Create(Lab.Backbone(Width), Width, 2, names, method.Configure),
         };
         var sram = model as SliceAwareModel;
         double[]? lossFirst = null, lossLast = null;
+        var curve = settings.EpochCurve ? new List<double[]>() : null;
         var trainer = SliceTrainer.For(model).WithData(train).WithEpochs(settings.Epochs).WithBatchSize(settings.BatchSize)
             .WithOptimizer(OptimizerOptions.Adam(settings.LearningRate)).WithSeed(seed);
         if (method.Clip is double clip) trainer = trainer.WithGradientClipping(clip);
-        if (sram is not null)
+        if (settings.LearningRateSchedule == "cosine") trainer = trainer.WithLearningRateSchedule(LearningRateSchedule.Cosine());
+        if (sram is not null || curve is not null)
         {
             trainer = trainer.WithProgress(new SyncProgress(p =>
             {
-                if (p.Epoch == 1) lossFirst = LossTerms(sram, train);
-                if (p.Epoch == p.TotalEpochs) lossLast = LossTerms(sram, train);
+                if (sram is not null && p.Epoch == 1) lossFirst = LossTerms(sram, train);
+                if (sram is not null && p.Epoch == p.TotalEpochs) lossLast = LossTerms(sram, train);
+                curve?.Add(SliceF1Now(model, testSet, test, names));
             }));
         }
         var clock = Stopwatch.StartNew();
@@ -273,7 +343,27 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
             return F1(Enumerable.Range(0, test.Count).Where(i => test.TrueSlices[i, c]), labels, slicePredictions[j]);
         }).ToArray();
         var routing = sram is null ? null : Measure(sram, test, testSet, names, lossFirst!, lossLast!);
-        return new RobustRun(task, k, method.Name, seed, overall, sliceF1, predictions, routing, seconds, headPredictions is null ? null : slicePredictions);
+        return new RobustRun(task, k, method.Name, seed, overall, sliceF1, predictions, routing, seconds, headPredictions is null ? null : slicePredictions, curve?.ToArray());
+    }
+
+    /// <summary>The real slices' test F1 with the model as it is now (Predict runs in evaluation mode and restores the mode).</summary>
+    private static double[] SliceF1Now(ITrainableModel model, SliceDataset testSet, SyntheticSliceData test, IReadOnlyList<string> names)
+    {
+        var (probabilities, predictions) = model.Predict(testSet.Features);
+        probabilities.Dispose();
+        return RealSlices.Select(s =>
+        {
+            int c = IndexOf(names, s);
+            return F1(Enumerable.Range(0, test.Count).Where(i => test.TrueSlices[i, c]), test.Labels, predictions);
+        }).ToArray();
+    }
+
+    /// <summary>The last ten epochs' slice F1: each epoch's, then mean and range.</summary>
+    private static string CurveSummary(double[][] curve)
+    {
+        var tail = curve.Skip(Math.Max(0, curve.Length - 10)).ToArray();
+        return string.Join("; ", Enumerable.Range(0, RealSlices.Length).Select(j => string.Create(CultureInfo.InvariantCulture,
+            $"  {RealSlices[j]} F1, epochs {curve.Length - tail.Length + 1}-{curve.Length}: {string.Join(" ", tail.Select(e => e[j].ToString("F3", CultureInfo.InvariantCulture)))} (mean {tail.Average(e => e[j]):F3}, range {tail.Min(e => e[j]):F3}-{tail.Max(e => e[j]):F3})")));
     }
 
     /// <summary>Every head's predicted class, row-major [N, m].</summary>
@@ -429,13 +519,34 @@ internal sealed class Robustness(RobustnessSettings settings, Action<string> ste
                 routing.Add(group.Key.Task, kText, group.Key.Method, Pair(x => x.OwnMembers), Pair(x => x.OwnOthers), Pair(x => x.Auc), Pair(x => x.ExpertAccuracy), Pair(x => x.TopShare), Loss(x => x.LossFirst), Loss(x => x.LossLast));
             }
         }
+        var tail = new ResultTable("Robustness suite: real slices' test F1 over the last ten epochs (--epoch-curve; mean ± std over seeds)",
+            "Task", "k", "Method", "s1 F1, last epoch", "s1 F1, mean of last 10", "s1 range within a run", "s2 F1, last epoch", "s2 F1, mean of last 10", "s2 range within a run");
+        int tailRows = 0;
+        foreach (var group in runs.Where(r => r.EpochSliceF1 is { Length: > 0 }).GroupBy(r => (r.Task, r.K, r.Method)).OrderBy(g => Array.IndexOf(AllTasks, g.Key.Task)).ThenBy(g => g.Key.K))
+        {
+            var rows = group.OrderBy(r => r.Seed).ToArray();
+            var cells = new List<string> { group.Key.Task, group.Key.K == 0 ? "-" : group.Key.K.ToString(CultureInfo.InvariantCulture), group.Key.Method };
+            for (int j = 0; j < RealSlices.Length; j++)
+            {
+                var last10 = rows.Select(r => r.EpochSliceF1!.Skip(Math.Max(0, r.EpochSliceF1!.Length - 10)).Select(e => e[j]).ToArray()).ToArray();
+                cells.Add(MeanStd.Of(rows.Select(r => r.SliceF1[j])).Score);
+                cells.Add(MeanStd.Of(last10.Select(t => t.Average())).Score);
+                cells.Add(string.Create(CultureInfo.InvariantCulture, $"{last10.Average(t => t.Max() - t.Min()):F3} (max {last10.Max(t => t.Max() - t.Min()):F3})"));
+            }
+            tail.Add(cells.ToArray());
+            tailRows++;
+        }
+        if (tailRows > 0) tail.Notes.Add("range within a run: max − min of the slice F1 over the last ten epochs of one run, averaged over the seeds (largest in brackets).");
         foreach (var task in settings.Tasks) scores.Notes.Add($"{task}: {Describe(task)}.");
         if (runs.Any(r => r.SlicePredictions is not null))
             scores.Notes.Add("HPS[score=own]: each real slice's true members scored with that slice's own head (the model's prediction elsewhere); score=sf: with the slice's own head where the slice's SF fires on the test point, the base head elsewhere. Overall F1 is always the base head's.");
-        scores.Notes.Add($"Protocol: backbone Linear(2,13)-ReLU-Linear(13,13)-ReLU, h = 13 (the library default h = d), Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {settings.BatchSize}, {settings.Epochs} epochs, no validation, last epoch scored; {settings.TrainSize} training and {settings.TestSize} test points per seed; VANILLA does not see SFs, so it is trained once per seed (k = -).");
+        scores.Notes.Add($"Protocol: backbone Linear(2,13)-ReLU-Linear(13,13)-ReLU, h = 13 (the library default h = d), Adam lr {settings.LearningRate.ToString(CultureInfo.InvariantCulture)}{(settings.LearningRateSchedule == "cosine" ? " with cosine annealing towards 0 over the epochs (every method)" : "")}, batch {settings.BatchSize}, {settings.Epochs} epochs, no validation, last epoch scored; {settings.TrainSize} training and {settings.TestSize} test points per seed; VANILLA does not see SFs, so it is trained once per seed (k = -).");
         routing.Notes.Add("own attn: mean attention weight on slice j's expert, for slice j's true members and for every other test point; expert acc: slice j's expert's own prediction (shared slice head) on its members; Explain top: share of members whose largest attention weight is on slice j; loss terms on the first 2,000 training rows, unweighted.");
         // The routing table has rows only for slice-aware models.
-        return runs.Any(r => r.Routing is not null) ? new[] { scores, routing } : new[] { scores };
+        var tables = new List<ResultTable> { scores };
+        if (runs.Any(r => r.Routing is not null)) tables.Add(routing);
+        if (tailRows > 0) tables.Add(tail);
+        return tables;
     }
 
     // Paired bootstrap over each seed's test members: resample members, F1(method) − F1(VANILLA) on the same rows, averaged over seeds.

@@ -268,6 +268,36 @@ public sealed class StraddlingDiscTests
     }
 
     [Fact]
+    public void ExactSfs_KeepTheNoisyTasksPointsLabelsAndBenignSfs()
+    {
+        // An oracle comparison (noisy SFs against exact ones on the same data) needs the SF noise to be drawn after
+        // the points and labels: with P = R = 1 no noise is drawn, so the data must be the noisy task's.
+        SyntheticSliceOptions Task(double rate)
+        {
+            var o = new SyntheticSliceOptions { NoiseNeighborhood = 1.5, SfRecall = rate, SfPrecision = rate, BenignSliceCount = 3, BenignSliceFraction = 0.01, BenignSliceMaxFraction = 0.05, BenignSfNoise = 0 };
+            o.Slices = new List<SyntheticSliceRegion> { o.StraddlingDisc("s1", -0.636, 0.03, 0.3), o.StraddlingDisc("s2", 0.636, 0.03, 0.7) };
+            return o;
+        }
+        var noisy = new SyntheticSliceGenerator(Task(0.85)).Generate(4000, seed: 33);
+        var exact = new SyntheticSliceGenerator(Task(1.0)).Generate(4000, seed: 33);
+        Assert.Equal(noisy.Points, exact.Points);
+        Assert.Equal(noisy.Labels, exact.Labels);
+        for (int c = 0; c < exact.SfSlices.ColumnCount; c++)
+        {
+            Assert.Equal(noisy.TrueSlices.Column(c), exact.TrueSlices.Column(c));
+            Assert.Equal(exact.TrueSlices.Column(c), exact.SfSlices.Column(c));          // exact SFs everywhere
+            if (c >= 3) Assert.Equal(noisy.SfSlices.Column(c), exact.SfSlices.Column(c)); // benign SFs exact in both
+        }
+        foreach (int c in new[] { 1, 2 })
+        {
+            // 120 members: round(0.15 × 120) = 18 missed, round(102 × 0.15 / 0.85) = 18 ring points added.
+            Assert.Equal(120, noisy.TrueSlices.MemberCount(c));
+            Assert.Equal(18, Enumerable.Range(0, noisy.Count).Count(i => noisy.TrueSlices[i, c] && !noisy.SfSlices[i, c]));
+            Assert.Equal(18, Enumerable.Range(0, noisy.Count).Count(i => !noisy.TrueSlices[i, c] && noisy.SfSlices[i, c]));
+        }
+    }
+
+    [Fact]
     public void BenignSlices_DrawTheirSizeFromTheRange_AndCanBeExactOrNoisy()
     {
         var exact = new SyntheticSliceOptions { BenignSliceCount = 20, BenignSliceFraction = 0.01, BenignSliceMaxFraction = 0.05, BenignSfNoise = 0 };
