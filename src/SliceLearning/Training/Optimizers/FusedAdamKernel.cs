@@ -16,7 +16,7 @@ internal static class FusedAdamKernel
     /// <summary>Whether the parameter, its gradient and both moment buffers can take the fused update.</summary>
     public static bool Fits(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq)
     {
-        if (!CpuSpans.Fits(param) || !CpuSpans.Fits(grad) || !CpuSpans.Fits(expAvg) || !CpuSpans.Fits(expAvgSq)) return false;
+        if (!FusedKernels.Enabled || !CpuSpans.Fits(param) || !CpuSpans.Fits(grad) || !CpuSpans.Fits(expAvg) || !CpuSpans.Fits(expAvgSq)) return false;
         long n = param.numel();
         return grad.numel() == n && expAvg.numel() == n && expAvgSq.numel() == n;
     }
@@ -76,7 +76,7 @@ internal static class FusedAdamKernel
     /// <summary>Zeroes a gradient in place: one pass over a fitting tensor, else <c>zero_()</c>.</summary>
     public static void ZeroGradient(Tensor grad)
     {
-        if (CpuSpans.Fits(grad)) CpuSpans.Of(grad).Clear();
+        if (FusedKernels.Enabled && CpuSpans.Fits(grad)) CpuSpans.Of(grad).Clear();
         else grad.zero_();
     }
 }
