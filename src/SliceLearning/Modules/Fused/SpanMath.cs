@@ -11,7 +11,7 @@ internal static class SpanMath
     private static readonly int W = Vector<float>.Count;
 
     /// <summary>y += a·x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -27,7 +27,7 @@ internal static class SpanMath
     }
 
     /// <summary>Σ x_i·y_i (accumulated in float32 lanes, as libtorch's dot).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         int i = 0;
@@ -234,7 +234,7 @@ internal static class SpanMath
     }
 
     /// <summary>y = max(y, x) elementwise.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MaxInto(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -249,7 +249,7 @@ internal static class SpanMath
     }
 
     /// <summary>y *= x elementwise.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyInto(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -264,7 +264,7 @@ internal static class SpanMath
     }
 
     /// <summary>y = 1 / x elementwise.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Reciprocal(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -279,7 +279,7 @@ internal static class SpanMath
     }
 
     /// <summary>y = a + b − c elementwise.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AddSubtract(ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> y)
     {
         int i = 0;
@@ -296,7 +296,7 @@ internal static class SpanMath
     }
 
     /// <summary>The largest value of a non-empty span.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxValue(ReadOnlySpan<float> x)
     {
         float best = x[0];
@@ -314,7 +314,7 @@ internal static class SpanMath
     }
 
     /// <summary>Σ x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(ReadOnlySpan<float> x)
     {
         float sum = 0;
@@ -400,7 +400,7 @@ internal static class SpanMath
     }
 
     /// <summary>y += x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Add(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -415,7 +415,7 @@ internal static class SpanMath
     }
 
     /// <summary>y = a·x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scale(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -431,7 +431,7 @@ internal static class SpanMath
     }
 
     /// <summary>y = exp(x − shift).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ExpShifted(ReadOnlySpan<float> x, ReadOnlySpan<float> shift, Span<float> y)
     {
         int i = 0;
@@ -447,7 +447,7 @@ internal static class SpanMath
     }
 
     /// <summary>y = log(x).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Log(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
