@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using SliceLearning.Modules;
+using SliceLearning.Modules.Fused;
 using SliceLearning.Runtime;
 using SliceLearning.Training.DataParallel;
 using SliceLearning.Slicing;
@@ -34,7 +35,11 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         if (options.LossBalancing == LossBalancing.LearnedUncertainty)
             loss_log_variance = new Parameter(zeros(new long[] { 3 }));
         RegisterComponents();
+        UseFusedKernels = FusedKernels.Enabled && FusedSramLoss.Covers(options);
     }
+
+    // Whether the training loss may take FusedSramLoss (its options are covered; batches and tensors are checked per call).
+    internal bool UseFusedKernels { get; set; }
 
     /// <summary>
     /// Creates a slice-aware model over <paramref name="backbone"/>.
@@ -104,11 +109,12 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
 
     private SramOutput RunCore(Tensor features) => RunCore(features, out var z, keepRepresentation: false);
 
-    // keepRepresentation: also hand out the backbone output z (else z is disposed with the scope).
-    private SramOutput RunCore(Tensor features, out Tensor? z, bool keepRepresentation)
+    // keepRepresentation: also hand out the backbone output z (else z is disposed with the scope); representation: z
+    // when the backbone already ran.
+    private SramOutput RunCore(Tensor features, out Tensor? z, bool keepRepresentation, Tensor? representation = null)
     {
         using var scope = NewDisposeScope();
-        var representation = RunBackbone(backbone, features);
+        representation ??= RunBackbone(backbone, features);
         var output = sram.call(representation);
         foreach (var t in new[] { output.IndicatorLogits, output.SlicePredictionLogits,
             output.AttentionWeights, output.SliceAwareRepresentation, output.Logits })
@@ -122,7 +128,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        return scope.MoveToOuter(LossTermsCore(features, labels, sliceMembership, out _).Total);
+        if (TryFusedLoss(features, labels, sliceMembership, out var z) is { } fused) return scope.MoveToOuter(fused.Total);
+        return scope.MoveToOuter(LossTermsCore(features, labels, sliceMembership, out _, z).Total);
     }
 
     internal override (Tensor Loss, Tensor Logits) LossAndLogitsCore(Tensor features, Tensor labels, Tensor sliceMembership)
@@ -137,7 +144,9 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        var terms = LossTermsCore(features, labels, sliceMembership, out _);
+        if (TryFusedLoss(features, labels, sliceMembership, out var z) is { } fused)
+            return (scope.MoveToOuter(fused.Total), scope.MoveToOuter(fused.Terms));
+        var terms = LossTermsCore(features, labels, sliceMembership, out _, z);
         var values = torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
         return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(values));
     }
@@ -160,13 +169,42 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         return terms;
     }
 
+    // The fused training loss (total, detached terms) when it covers this call, else null with z set when the backbone
+    // already ran (the general path then starts from it). Both leave their tensors in the caller's dispose scope.
+    private (Tensor Total, Tensor Terms)? TryFusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor? z)
+    {
+        z = null;
+        if (!UseFusedKernels || StepNormalization.Current is not null || !torch.is_grad_enabled()
+            || !FusedSramLoss.Fits(sram, labels, sliceMembership))
+            return null;
+        z = RunBackbone(backbone, features);
+        if (!CpuSpans.Fits(z) || z.dim() != 2 || z.shape[0] != features.shape[0] || z.shape[1] != BackboneWidth) return null;
+        long rows = features.shape[0];
+        var settings = new FusedSramLossSettings(_options.PredictionLossWeight, _options.SliceHeadLossWeight, _options.IndicatorLossWeight,
+            IndicatorDivisor(rows, SliceNames.Count), _options.Temperature);
+        return FusedSramLoss.Run(sram, z, labels, sliceMembership, settings);
+    }
+
+    /// <summary>The fused training loss (total, detached terms) of a batch, or null when the fused path does not cover it.</summary>
+    internal (Tensor Total, Tensor Terms)? FusedLoss(Tensor features, Tensor labels, Tensor sliceMembership) =>
+        TryFusedLoss(features, labels, sliceMembership, out _);
+
+    // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, the sum over √m, or the sum capped at three slices' weight.
+    private double IndicatorDivisor(long rows, long m) => _options.IndicatorLossNormalization switch
+    {
+        IndicatorLossNormalization.MeanOverSlices => (double)rows * m,
+        IndicatorLossNormalization.RootOverSlices => rows * Math.Sqrt(m),
+        IndicatorLossNormalization.CappedSum => rows * Math.Max(1.0, m / 3.0),
+        _ => rows,
+    };
+
     // The terms and the class logits, all left in the caller's dispose scope (the intermediates are disposed here).
-    private SliceAwareLoss LossTermsCore(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor logits)
+    private SliceAwareLoss LossTermsCore(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor logits, Tensor? representation = null)
     {
         long b = features.shape[0];
         using var scope = NewDisposeScope();
         bool aligned = _options.IndicatorGradientWeighting == IndicatorGradientWeighting.PredictionAligned && torch.is_grad_enabled();
-        var output = RunCore(features, out var z, keepRepresentation: aligned);
+        var output = RunCore(features, out var z, keepRepresentation: aligned, representation);
         var mask = sliceMembership.dtype == output.Logits.dtype ? sliceMembership : sliceMembership.to(output.Logits.dtype);
         // Means are taken over the step's counts: this batch's own, or all ranks' under data-parallel training.
         long rows = StepNormalization.Rows(b);
@@ -213,15 +251,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
                 : maskedSum.div(memberPairs.clamp_min(ScalarMath.One));
         }
 
-        // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, the sum over √m, or the sum capped at three slices' weight.
-        long m = mask.shape[1];
-        double indicatorDivisor = _options.IndicatorLossNormalization switch
-        {
-            IndicatorLossNormalization.MeanOverSlices => (double)rows * m,
-            IndicatorLossNormalization.RootOverSlices => rows * Math.Sqrt(m),
-            IndicatorLossNormalization.CappedSum => rows * Math.Max(1.0, m / 3.0),
-            _ => rows,
-        };
+        double indicatorDivisor = IndicatorDivisor(rows, mask.shape[1]);
         var indicator = ScalarMath.Div(nn.functional.binary_cross_entropy_with_logits(output.IndicatorLogits, mask, reduction: nn.Reduction.Sum), indicatorDivisor);
 
         // A weight of 1 (the default) costs no op.

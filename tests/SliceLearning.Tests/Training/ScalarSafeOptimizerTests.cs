@@ -42,6 +42,57 @@ public sealed class ScalarSafeOptimizerTests
         Assert.NotEqual(startCopy.data<float>().ToArray(), actual); // it did move
     }
 
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void Updates_MatchTorchSharpsOptimizer_OnMixedTensors(string configuration)
+    {
+        // Sizes below, at and above the SIMD width (the fused Adam's vector loop and its scalar tail), a
+        // non-contiguous view's parameter and a float64 one (both take the tensor-operation path).
+        torch.set_num_threads(1);
+        torch.manual_seed(4);
+        var shapes = new[] { new long[] { 3 }, new long[] { 13, 13 }, new long[] { 257 } };
+        var starts = shapes.Select(s => torch.randn(s)).Append(torch.randn(6, dtype: ScalarType.Float64)).Append(torch.randn(4, 3).t()).ToArray();
+        var targets = starts.Select(s => torch.randn_like(s)).ToArray();
+        float[][] Run(bool safe)
+        {
+            var ps = starts.Select(s => new Parameter(s.clone())).ToArray();
+            using optim.Optimizer opt = Create(configuration, ps, safe);
+            for (int step = 0; step < 25; step++)
+            {
+                using var scope = NewDisposeScope();
+                opt.zero_grad();
+                var loss = torch.stack(ps.Select((p, i) => (p - targets[i]).pow(2).sum().to(ScalarType.Float32)).ToArray()).sum();
+                loss.backward();
+                opt.step();
+            }
+            var result = ps.Select(p => p.detach().to(ScalarType.Float32).contiguous().data<float>().ToArray()).ToArray();
+            foreach (var p in ps) p.Dispose();
+            return result;
+        }
+        float[][] expected = Run(safe: false), actual = Run(safe: true);
+        for (int t = 0; t < expected.Length; t++)
+        for (int i = 0; i < expected[t].Length; i++)
+            Assert.True(Math.Abs(expected[t][i] - actual[t][i]) <= 2e-6f, $"tensor {t} value {i}: {expected[t][i]} vs {actual[t][i]}");
+        foreach (var t in starts.Concat(targets)) t.Dispose();
+    }
+
+    [Fact]
+    public void ZeroGrad_ZeroesGradientsInPlace_AndKeepsThem()
+    {
+        using var p = new Parameter(torch.ones(5));
+        using var q = new Parameter(torch.ones(2, 3).t());
+        using var opt = new ScalarSafeAdam(new[] { p, q }, 0.1);
+        using (var scope = NewDisposeScope()) ((p * p).sum() + (q * 3).sum()).backward();
+        using var before = p.grad!;
+        Assert.Equal(new float[] { 2, 2, 2, 2, 2 }, before.data<float>().ToArray());
+        opt.zero_grad();
+        using var after = p.grad!;
+        using var qAfter = q.grad!;
+        Assert.Equal(new float[5], after.data<float>().ToArray());
+        Assert.Equal(new float[6], qAfter.contiguous().data<float>().ToArray());
+        Assert.Equal(new float[5], before.data<float>().ToArray()); // the same gradient tensor, zeroed in place
+    }
+
     [Fact]
     public void Adam_SurvivesGarbageCollectionsDuringSteps()
     {

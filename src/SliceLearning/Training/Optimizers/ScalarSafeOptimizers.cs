@@ -31,6 +31,9 @@ internal sealed class ScalarSafeAdam : Adam
     {
     }
 
+    /// <summary>Zeroes every gradient in place (one pass over each contiguous float32 CPU gradient).</summary>
+    public override void zero_grad() => ZeroGradients.Run(_parameter_groups);
+
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
@@ -55,6 +58,9 @@ internal sealed class ScalarSafeAdamW : AdamW
     {
     }
 
+    /// <summary>Zeroes every gradient in place (one pass over each contiguous float32 CPU gradient).</summary>
+    public override void zero_grad() => ZeroGradients.Run(_parameter_groups);
+
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
     {
@@ -78,6 +84,9 @@ internal sealed class ScalarSafeSgd : SGD
         : base(groups.Select(g => new ParamGroup(g.Parameters, new Options { LearningRate = g.LearningRate })), groups.First().LearningRate, momentum, dampening: 0, weightDecay, nesterov: false, maximize: false)
     {
     }
+
+    /// <summary>Zeroes every gradient in place (one pass over each contiguous float32 CPU gradient).</summary>
+    public override void zero_grad() => ZeroGradients.Run(_parameter_groups);
 
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
@@ -110,7 +119,10 @@ internal sealed class ScalarSafeSgd : SGD
     }, closure);
 }
 
-/// <summary>The Adam/AdamW update with explicit, kept-alive Scalars.</summary>
+/// <summary>
+/// The Adam/AdamW update with explicit, kept-alive Scalars; contiguous float32 CPU parameters take
+/// <see cref="FusedAdamKernel"/> (one pass over the values instead of about ten tensor operations).
+/// </summary>
 internal static class AdamUpdate
 {
     public static void Run<TState>(IEnumerable<Parameter> parameters, Func<Parameter, TState> stateOf,
@@ -124,11 +136,16 @@ internal static class AdamUpdate
             var grad = param.grad;
             if (grad is null) continue;
             using var scope = NewDisposeScope();
-            if (maximize) grad = grad.mul(minusOne);
             var state = stateOf(param);
             var (step, expAvg, expAvgSq) = read(state);
             step += 1;
             setStep(state, step);
+            if (FusedAdamKernel.Fits(param, grad, expAvg, expAvgSq))
+            {
+                FusedAdamKernel.Update(param, grad, expAvg, expAvgSq, step, lr, beta1, beta2, eps, weightDecay, decoupled, maximize);
+                continue;
+            }
+            if (maximize) grad = grad.mul(minusOne);
             if (weightDecay != 0)
             {
                 if (decoupled) param.mul_(decoupledKeep);
@@ -141,6 +158,23 @@ internal static class AdamUpdate
             using Scalar sqrtBias2 = Math.Sqrt(biasCorrection2), stepSize = -lr / biasCorrection1;
             var denominator = expAvgSq.sqrt().div_(sqrtBias2).add_(epsilon, one);
             param.addcdiv_(expAvg, denominator, stepSize);
+        }
+    }
+}
+
+/// <summary>Zero-grad over parameter groups, as TorchSharp's (gradients kept, zeroed in place), without a tensor operation per fitting gradient.</summary>
+internal static class ZeroGradients
+{
+    public static void Run<TGroup>(IEnumerable<TGroup> groups) where TGroup : ParamGroup
+    {
+        foreach (var group in groups)
+        {
+            foreach (var param in group.Parameters)
+            {
+                using var grad = param.grad;
+                if (grad is null) continue;
+                FusedAdamKernel.ZeroGradient(grad);
+            }
         }
     }
 }

@@ -1,0 +1,136 @@
+using SliceLearning.Models;
+using SliceLearning.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Modules.Fused;
+
+/// <summary>The constants of one fused SRAM loss: the three terms' weights, the indicator divisor and the temperature.</summary>
+internal readonly record struct FusedSramLossSettings(double PredictionWeight, double SliceHeadWeight, double IndicatorWeight,
+    double IndicatorDivisor, double Temperature);
+
+/// <summary>
+/// SRAM's forward pass and its three loss terms from the backbone output z, as one autograd node with a
+/// hand-written backward, for small CPU float32 batches. At the synthetic sizes (d = h = 13, batch 64) each
+/// libtorch operation costs microseconds of fixed overhead against nanoseconds of arithmetic, and the general
+/// path runs about 40 of them forward plus their backward nodes; here the whole head is two C# passes over the
+/// batch. It computes the configuration <see cref="SliceAwareModel"/> checks before using it (learned-odds
+/// attention, experts-only attention gradient, projection experts, per-member-pair slice-head loss over SF
+/// members, unscaled gradients): the same maths as the general path, to float rounding.
+/// </summary>
+internal static class FusedSramLoss
+{
+    /// <summary>Largest B·m·d·h (multiply-adds of one expert pass) the fused path takes; beyond, libtorch's GEMMs win.</summary>
+    public const long MaxExpertMacs = 1L << 22;
+
+    /// <summary>
+    /// Whether the fused path computes the model these options describe: the settings it implements (see the class
+    /// summary), any temperature, loss weights, indicator-loss normalisation and expert size, and every other option
+    /// at its default (so an option added later is not covered until the kernel implements it).
+    /// </summary>
+    public static bool Covers(SliceAwareOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.Attention != AttentionVariant.LearnedOdds || o.Backpropagation != AttentionBackpropagation.ExpertsOnly
+            || o.SliceGradientScale != 1.0 || o.IndicatorGradientScale != 1.0 || o.ExpertForm != ExpertForm.Projection || o.ExpertDropout != 0
+            || o.SliceHeadNormalization != SliceHeadNormalization.PerMemberPair || o.SliceHeadMembership != SliceHeadMembership.SfMembers
+            || o.IndicatorGradientWeighting != IndicatorGradientWeighting.Uniform || o.LossBalancing != LossBalancing.FixedWeights
+            || o.ExpertWeightDecay != 0)
+            return false;
+        var defaults = new SliceAwareOptions();
+        foreach (var property in OtherOptions)
+            if (!Equals(property.GetValue(o), property.GetValue(defaults))) return false;
+        return true;
+    }
+
+    private static readonly string[] FreeOptions =
+    {
+        nameof(SliceAwareOptions.Temperature), nameof(SliceAwareOptions.PredictionLossWeight), nameof(SliceAwareOptions.SliceHeadLossWeight),
+        nameof(SliceAwareOptions.IndicatorLossWeight), nameof(SliceAwareOptions.IndicatorLossNormalization), nameof(SliceAwareOptions.ExpertSize),
+        nameof(SliceAwareOptions.ExpertRank),
+    };
+
+    private static readonly System.Reflection.PropertyInfo[] OtherOptions = typeof(SliceAwareOptions).GetProperties()
+        .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && !FreeOptions.Contains(p.Name)).ToArray();
+
+    /// <summary>
+    /// Whether the module's parameters and a batch of labels [B] and SF membership [B, m] fit the fused path (CPU,
+    /// float32, contiguous, B·m·d·h at most <see cref="MaxExpertMacs"/>); the backbone output must then be a
+    /// contiguous float32 CPU [B, d] too.
+    /// </summary>
+    public static bool Fits(SliceResidualAttention sram, Tensor labels, Tensor mask)
+    {
+        if (!CpuSpans.Available || sram.SliceScores is null || sram.ExpertProjections.Residual || sram.ExpertProjections.WeightUp is not null) return false;
+        if (mask.dim() != 2) return false;
+        long b = mask.shape[0], m = sram.SliceCount;
+        if (b == 0 || mask.shape[1] != m || b * m * sram.InputWidth * sram.ExpertSize > MaxExpertMacs || !CpuSpans.Fits(mask)) return false;
+        if (labels.dtype != ScalarType.Int64 || labels.device_type != DeviceType.CPU || !labels.is_contiguous() || labels.numel() != b) return false;
+        foreach (var p in Parameters(sram)) if (!CpuSpans.Fits(p)) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The total loss (differentiable in z and every SRAM parameter) and the detached terms [total, prediction,
+    /// slice head, indicator], for a batch <see cref="Fits"/> accepted.
+    /// </summary>
+    public static (Tensor Total, Tensor Terms) Run(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
+    {
+        var p = Parameters(sram);
+        bool backward = is_grad_enabled() && (z.requires_grad || p.Any(t => t.requires_grad));
+        var batch = new Batch(labels, mask, settings, sram.NumClasses, sram.ExpertSize, backward, new float[4]);
+        var total = SramLossFunction.apply(z, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], batch)[0];
+        // The detached terms are a plain tensor (not a second output of the node, whose undefined gradient TorchSharp
+        // would represent by a tensor it never releases).
+        var terms = torch.empty(new long[] { 4 }, ScalarType.Float32);
+        batch.Terms.CopyTo(CpuSpans.Of(terms));
+        return (total, terms);
+    }
+
+    // Order: indicator heads W, b; experts W [m, d, h], b [m, h]; shared slice head W, b; prediction head W, b; slice scores.
+    private static Tensor[] Parameters(SliceResidualAttention s) => new Tensor[]
+    {
+        s.IndicatorHeads.weight!, s.IndicatorHeads.bias!, s.ExpertProjections.Weight, s.ExpertProjections.Bias,
+        s.SharedSliceHead.weight!, s.SharedSliceHead.bias!, s.PredictionHead.weight!, s.PredictionHead.bias!, s.SliceScores!,
+    };
+
+    internal sealed record Batch(Tensor Labels, Tensor Mask, FusedSramLossSettings Settings, long Classes, long ExpertSize, bool Backward, float[] Terms);
+
+    internal sealed class SramLossFunction : autograd.MultiTensorFunction<SramLossFunction>
+    {
+        public override string Name => "FusedSramLoss";
+
+        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var batch = (Batch)vars[10];
+            var z = (Tensor)vars[0];
+            var w = new SramLossKernel((int)z.shape[0], (int)z.shape[1], (int)((Tensor)vars[1]).shape[0], (int)batch.ExpertSize, (int)batch.Classes, batch.Settings);
+            var (total, prediction, head, indicator) = w.Forward(CpuSpans.Of(z), CpuSpans.OfInt64(batch.Labels), CpuSpans.Of(batch.Mask),
+                CpuSpans.Of((Tensor)vars[1]), CpuSpans.Of((Tensor)vars[2]), CpuSpans.Of((Tensor)vars[3]), CpuSpans.Of((Tensor)vars[4]),
+                CpuSpans.Of((Tensor)vars[5]), CpuSpans.Of((Tensor)vars[6]), CpuSpans.Of((Tensor)vars[7]), CpuSpans.Of((Tensor)vars[8]),
+                CpuSpans.Of((Tensor)vars[9]));
+            var totalTensor = torch.empty(Array.Empty<long>(), ScalarType.Float32);
+            CpuSpans.Of(totalTensor)[0] = total;
+            (batch.Terms[0], batch.Terms[1], batch.Terms[2], batch.Terms[3]) = (total, prediction, head, indicator);
+            if (batch.Backward) ctx.save_data("workspace", w);
+            else w.Release();
+            return new List<Tensor> { totalTensor };
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+        {
+            var w = (SramLossKernel)ctx.get_data("workspace");
+            var g = gradOutputs[0];
+            float scale = g is null || g.IsInvalid ? 0f : CpuSpans.Fits(g) ? CpuSpans.Of(g)[0] : g.cpu().to(ScalarType.Float32).item<float>();
+            try
+            {
+                var grads = w.Backward(scale);
+                grads.Add(null!); // the batch argument
+                return grads;
+            }
+            finally
+            {
+                w.Release();
+            }
+        }
+    }
+}

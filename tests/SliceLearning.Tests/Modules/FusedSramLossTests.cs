@@ -1,0 +1,145 @@
+using SliceLearning.Models;
+using SliceLearning.Modules;
+using SliceLearning.Runtime;
+using SliceLearning.Tests.Training;
+using SliceLearning.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SliceLearning.Tests.Modules;
+
+/// <summary>
+/// The fused SRAM training loss (Modules/Fused) against the general path of libtorch operations: same loss terms,
+/// same gradients for every parameter (and so for the backbone's input z), same trained weights.
+/// </summary>
+[Collection("Sequential")]
+public sealed class FusedSramLossTests
+{
+    private const int Rows = 24;
+
+    private static SliceAwareModel NewModel(int k, int classes, int seed, Action<SliceAwareOptions>? configure)
+    {
+        manual_seed(seed);
+        var names = Enumerable.Range(0, k).Select(i => "s" + i).ToArray();
+        return SliceAwareModel.Create(nn.Sequential(nn.Linear(3, 7), nn.Tanh(), nn.Linear(7, 6)), 6, classes, names,
+            o => { o.ExpertSize = 5; configure?.Invoke(o); });
+    }
+
+    public static TheoryData<int, int, string> Cases => new()
+    {
+        { 1, 2, "" }, { 2, 2, "" }, { 16, 2, "" }, { 2, 2, "empty" }, { 16, 2, "empty" }, { 2, 3, "" }, { 16, 4, "empty" },
+        { 2, 2, "T=0.5" }, { 16, 2, "weights" }, { 16, 3, "mean" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusedLoss_MatchesGeneralPath_TermsAndGradients(int k, int classes, string variant)
+    {
+        ComputeDevice.SetCpuThreads(1);
+        Action<SliceAwareOptions>? configure = variant switch
+        {
+            "T=0.5" => o => o.Temperature = 0.5,
+            "weights" => o => { o.PredictionLossWeight = 0.7; o.SliceHeadLossWeight = 1.3; o.IndicatorLossWeight = 2.5; },
+            "mean" => o => o.IndicatorLossNormalization = IndicatorLossNormalization.MeanOverSlices,
+            _ => null,
+        };
+        using var fused = NewModel(k, classes, seed: 11, configure);
+        using var general = NewModel(k, classes, seed: 11, configure);
+        general.UseFusedKernels = false;
+        // Non-zero slice scores, so the learned-odds term is exercised.
+        using (no_grad()) { fused.Sram.SliceScores!.normal_(); general.Sram.SliceScores!.copy_(fused.Sram.SliceScores!); }
+        manual_seed(12);
+        using var x = randn(Rows, 3);
+        using var y = randint(0, classes, new long[] { Rows }, dtype: ScalarType.Int64);
+        using var membership = rand(Rows, k + 1).lt(0.35).to(ScalarType.Float32);
+        using (no_grad())
+        {
+            membership[TensorIndex.Colon, 0] = ones(Rows);
+            if (variant == "empty") membership[TensorIndex.Colon, k] = zeros(Rows);   // the last slice has no member in the batch
+        }
+
+        using var scope = NewDisposeScope();
+        var fusedLoss = fused.FusedLoss(x, y, membership);
+        Assert.NotNull(fusedLoss);
+        var (generalTotal, generalTerms) = general.LossWithTermsCore(x, y, membership);
+        float[] a = fusedLoss.Value.Terms.data<float>().ToArray(), b = generalTerms.data<float>().ToArray();
+        Assert.Equal(4, a.Length);
+        for (int i = 0; i < 4; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-5 * Math.Max(1, Math.Abs(b[i])), $"term {i}: fused {a[i]} vs general {b[i]}");
+        Assert.Equal(b[0], fusedLoss.Value.Total.item<float>(), 1e-5f);
+
+        fusedLoss.Value.Total.backward();
+        generalTotal.backward();
+        var generalParameters = general.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in fused.named_parameters())
+        {
+            var expected = generalParameters[name].grad;
+            var actual = p.grad;
+            if (expected is null) { Assert.True(actual is null, $"{name}: the general path leaves no gradient"); continue; }
+            Assert.NotNull(actual);
+            double scale = Math.Max(1e-3, expected.abs().max().item<float>());
+            double diff = (actual - expected).abs().max().item<float>();
+            Assert.True(diff <= 2e-5 * scale + 1e-7, $"{name}: max gradient difference {diff} (largest gradient {scale})");
+        }
+    }
+
+    [Fact]
+    public void SeededFit_MatchesGeneralPath()
+    {
+        ComputeDevice.SetCpuThreads(1);
+        using var data = TwoDiscTask.Dataset(300, seed: 3);
+        SliceAwareModel Fit(bool useFused)
+        {
+            manual_seed(4);
+            var model = SliceAwareModel.Create(TwoDiscTask.Backbone(), 13, 2, TwoDiscTask.Slices.SliceNames);
+            model.UseFusedKernels = useFused;
+            SliceTrainer.For(model).WithData(data).WithEpochs(3).WithBatchSize(32).WithSeed(7).Fit();
+            return model;
+        }
+        using var fused = Fit(true);
+        using var general = Fit(false);
+        var expected = general.state_dict();
+        int compared = 0;
+        foreach (var (name, t) in fused.state_dict())
+        {
+            Assert.True(t.allclose(expected[name], rtol: 1e-3, atol: 1e-4), $"{name} differs: max {(t - expected[name]).abs().max().item<float>()}");
+            compared++;
+        }
+        Assert.True(compared >= 13);
+        // Training moved the weights: the comparison is not between two untouched initialisations.
+        manual_seed(4);
+        using var untrained = SliceAwareModel.Create(TwoDiscTask.Backbone(), 13, 2, TwoDiscTask.Slices.SliceNames);
+        Assert.False(untrained.state_dict()["sram.expert_projections.weight"].allclose(expected["sram.expert_projections.weight"], rtol: 0, atol: 1e-3));
+    }
+
+    [Fact]
+    public void UncoveredOptionsAndBatches_TakeTheGeneralPath()
+    {
+        using var x = randn(8, 3);
+        using var y = randint(0, 2, new long[] { 8 }, dtype: ScalarType.Int64);
+        using var membership = ones(8, 3);
+        using var scope = NewDisposeScope();
+        using (var covered = NewModel(2, 2, seed: 1, null))
+        {
+            Assert.True(covered.UseFusedKernels, "the default options are covered");
+            Assert.NotNull(covered.FusedLoss(x, y, membership));
+            using (no_grad()) Assert.Null(covered.FusedLoss(x, y, membership));                     // evaluation: no backward to save
+            using var doubleMembership = membership.to(ScalarType.Float64);
+            Assert.Null(covered.FusedLoss(x, y, doubleMembership));                                  // not float32
+        }
+        foreach (var configure in new Action<SliceAwareOptions>[]
+        {
+            o => o.Attention = AttentionVariant.Full,
+            o => o.Backpropagation = AttentionBackpropagation.IndicatorsAndExperts,
+            o => o.ExpertForm = ExpertForm.Residual,
+            o => o.SliceHeadNormalization = SliceHeadNormalization.PerSlice,
+            o => o.ExpertWeightDecay = 0.1,
+            o => o.SliceGradientScale = 0.5,
+        })
+        {
+            using var model = NewModel(2, 2, seed: 1, o => { o.ExpertSize = 6; configure(o); });
+            Assert.False(model.UseFusedKernels);
+            Assert.Null(model.FusedLoss(x, y, membership));
+            Assert.True(float.IsFinite(model.Loss(x, y, membership).item<float>()));
+        }
+    }
+}
