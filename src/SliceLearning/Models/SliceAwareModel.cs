@@ -128,7 +128,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        if (TryFusedLoss(features, labels, sliceMembership, out var z) is { } fused) return scope.MoveToOuter(fused.Total);
+        if (TryFusedLoss(features, labels, sliceMembership, out var z, accumulateIntoGrad: false) is { } fused) return scope.MoveToOuter(fused.Total);
         return scope.MoveToOuter(LossTermsCore(features, labels, sliceMembership, out _, z).Total);
     }
 
@@ -144,7 +144,9 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        if (TryFusedLoss(features, labels, sliceMembership, out var z) is { } fused)
+        // The trainer's step (the one caller) back-propagates with backward(): the fused backward may add the parameter
+        // gradients to .grad directly.
+        if (TryFusedLoss(features, labels, sliceMembership, out var z, accumulateIntoGrad: true) is { } fused)
             return (scope.MoveToOuter(fused.Total), scope.MoveToOuter(fused.Terms));
         var terms = LossTermsCore(features, labels, sliceMembership, out _, z);
         var values = torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
@@ -171,7 +173,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
 
     // The fused training loss (total, detached terms) when it covers this call, else null with z set when the backbone
     // already ran (the general path then starts from it). Both leave their tensors in the caller's dispose scope.
-    private (Tensor Total, Tensor Terms)? TryFusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor? z)
+    private (Tensor Total, Tensor Terms)? TryFusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor? z, bool accumulateIntoGrad)
     {
         z = null;
         if (!UseFusedKernels || StepNormalization.Current is not null || !torch.is_grad_enabled()
@@ -182,12 +184,12 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
         long rows = features.shape[0];
         var settings = new FusedSramLossSettings(_options.PredictionLossWeight, _options.SliceHeadLossWeight, _options.IndicatorLossWeight,
             IndicatorDivisor(rows, SliceNames.Count), _options.Temperature);
-        return FusedSramLoss.Run(sram, z, labels, sliceMembership, settings);
+        return FusedSramLoss.Run(sram, z, labels, sliceMembership, settings, accumulateIntoGrad);
     }
 
     /// <summary>The fused training loss (total, detached terms) of a batch, or null when the fused path does not cover it.</summary>
-    internal (Tensor Total, Tensor Terms)? FusedLoss(Tensor features, Tensor labels, Tensor sliceMembership) =>
-        TryFusedLoss(features, labels, sliceMembership, out _);
+    internal (Tensor Total, Tensor Terms)? FusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, bool accumulateIntoGrad = false) =>
+        TryFusedLoss(features, labels, sliceMembership, out _, accumulateIntoGrad);
 
     // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, the sum over √m, or the sum capped at three slices' weight.
     private double IndicatorDivisor(long rows, long m) => _options.IndicatorLossNormalization switch

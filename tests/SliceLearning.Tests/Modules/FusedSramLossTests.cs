@@ -28,7 +28,7 @@ public sealed class FusedSramLossTests
     public static TheoryData<int, int, string> Cases => new()
     {
         { 1, 2, "" }, { 2, 2, "" }, { 16, 2, "" }, { 2, 2, "empty" }, { 16, 2, "empty" }, { 2, 3, "" }, { 16, 4, "empty" },
-        { 2, 2, "T=0.5" }, { 16, 2, "weights" }, { 16, 3, "mean" },
+        { 2, 2, "T=0.5" }, { 16, 2, "weights" }, { 16, 3, "mean" }, { 2, 2, "into-grad" }, { 16, 3, "into-grad" },
     };
 
     [Theory]
@@ -59,7 +59,17 @@ public sealed class FusedSramLossTests
         }
 
         using var scope = NewDisposeScope();
-        var fusedLoss = fused.FusedLoss(x, y, membership);
+        if (variant == "into-grad")
+        {
+            // The trainer's path adds parameter gradients to existing .grad tensors: give both models the same ones.
+            manual_seed(13);
+            foreach (var ((_, pf), (_, pg)) in fused.named_parameters().Zip(general.named_parameters()))
+            {
+                pf.grad = randn_like(pf);
+                pg.grad = pf.grad.clone();
+            }
+        }
+        var fusedLoss = fused.FusedLoss(x, y, membership, accumulateIntoGrad: variant == "into-grad");
         Assert.NotNull(fusedLoss);
         var (generalTotal, generalTerms) = general.LossWithTermsCore(x, y, membership);
         float[] a = fusedLoss.Value.Terms.data<float>().ToArray(), b = generalTerms.data<float>().ToArray();
@@ -79,6 +89,28 @@ public sealed class FusedSramLossTests
             double scale = Math.Max(1e-3, expected.abs().max().item<float>());
             double diff = (actual - expected).abs().max().item<float>();
             Assert.True(diff <= 2e-5 * scale + 1e-7, $"{name}: max gradient difference {diff} (largest gradient {scale})");
+        }
+    }
+
+    [Fact]
+    public void VectorExpAndLog_AgreeWithMathF()
+    {
+        // The fused loss's own vector exp (of arguments up to 0 and beyond) and log (of sums ≥ 1 and fractions).
+        var x = Enumerable.Range(0, 4001).Select(i => -90f + i * 0.0245f).ToArray();   // [-90, 8]
+        var exp = new float[x.Length];
+        SliceLearning.Modules.Fused.SpanMath.ExpShifted(x, new float[x.Length], exp);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double expected = Math.Exp(x[i]);
+            Assert.True(Math.Abs(exp[i] - expected) <= 3e-7 * expected + 1e-37, $"exp({x[i]}) = {exp[i]}, expected {expected}");
+        }
+        var v = Enumerable.Range(0, 4000).Select(i => MathF.Pow(10, -3 + i * 0.002f)).ToArray();   // [1e-3, 1e5]
+        var log = new float[v.Length];
+        SliceLearning.Modules.Fused.SpanMath.Log(v, log);
+        for (int i = 0; i < v.Length; i++)
+        {
+            double expected = Math.Log(v[i]);
+            Assert.True(Math.Abs(log[i] - expected) <= 3e-7 * Math.Max(1, Math.Abs(expected)), $"log({v[i]}) = {log[i]}, expected {expected}");
         }
     }
 

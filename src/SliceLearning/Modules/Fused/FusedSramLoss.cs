@@ -73,11 +73,23 @@ internal static class FusedSramLoss
     /// The total loss (differentiable in z and every SRAM parameter) and the detached terms [total, prediction,
     /// slice head, indicator], for a batch <see cref="Fits"/> accepted.
     /// </summary>
-    public static (Tensor Total, Tensor Terms) Run(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
+    /// <param name="sram">The module whose parameters the loss uses.</param>
+    /// <param name="z">The backbone output [B, d].</param>
+    /// <param name="labels">Class indices [B].</param>
+    /// <param name="mask">SF membership [B, m], 0/1.</param>
+    /// <param name="settings">Loss weights, indicator divisor and temperature.</param>
+    /// <param name="accumulateIntoGrad">
+    /// When the caller back-propagates with <c>backward()</c> (the trainer's step), which accumulates parameter
+    /// gradients into <c>.grad</c>: the backward adds them to existing gradient tensors directly instead of
+    /// returning a new tensor per parameter for autograd to add (a tensor and an operation each). Not for
+    /// <c>torch.autograd.grad</c>, which must not touch <c>.grad</c>.
+    /// </param>
+    public static (Tensor Total, Tensor Terms) Run(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings,
+        bool accumulateIntoGrad)
     {
         var p = Parameters(sram);
         bool backward = is_grad_enabled() && (z.requires_grad || p.Any(t => t.requires_grad));
-        var batch = new Batch(labels, mask, settings, sram.NumClasses, sram.ExpertSize, backward, new float[4]);
+        var batch = new Batch(labels, mask, settings, sram.NumClasses, sram.ExpertSize, backward, new float[4], accumulateIntoGrad ? p : null);
         var total = SramLossFunction.apply(z, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], batch)[0];
         // The detached terms are a plain tensor (not a second output of the node, whose undefined gradient TorchSharp
         // would represent by a tensor it never releases).
@@ -93,7 +105,19 @@ internal static class FusedSramLoss
         s.SharedSliceHead.weight!, s.SharedSliceHead.bias!, s.PredictionHead.weight!, s.PredictionHead.bias!, s.SliceScores!,
     };
 
-    internal sealed record Batch(Tensor Labels, Tensor Mask, FusedSramLossSettings Settings, long Classes, long ExpertSize, bool Backward, float[] Terms);
+    // Adds a parameter's gradient to its existing .grad in place (what autograd's accumulation would do); false when
+    // there is none yet (the first step) or it does not fit, and autograd accumulates a returned tensor instead.
+    private static bool AccumulateInto(Tensor parameter, ReadOnlySpan<float> gradient)
+    {
+        if (!parameter.requires_grad) return true;   // autograd would drop it
+        using var grad = parameter.grad;
+        if (grad is null || !CpuSpans.Fits(grad) || grad.numel() != gradient.Length) return false;
+        SpanMath.Add(gradient, CpuSpans.Of(grad));
+        return true;
+    }
+
+    internal sealed record Batch(Tensor Labels, Tensor Mask, FusedSramLossSettings Settings, long Classes, long ExpertSize, bool Backward, float[] Terms,
+        Tensor[]? AccumulateInto);
 
     internal sealed class SramLossFunction : autograd.MultiTensorFunction<SramLossFunction>
     {
@@ -111,7 +135,11 @@ internal static class FusedSramLoss
             var totalTensor = torch.empty(Array.Empty<long>(), ScalarType.Float32);
             CpuSpans.Of(totalTensor)[0] = total;
             (batch.Terms[0], batch.Terms[1], batch.Terms[2], batch.Terms[3]) = (total, prediction, head, indicator);
-            if (batch.Backward) ctx.save_data("workspace", w);
+            if (batch.Backward)
+            {
+                ctx.save_data("workspace", w);
+                ctx.save_data("batch", batch);
+            }
             else w.Release();
             return new List<Tensor> { totalTensor };
         }
@@ -123,7 +151,22 @@ internal static class FusedSramLoss
             float scale = g is null || g.IsInvalid ? 0f : CpuSpans.Fits(g) ? CpuSpans.Of(g)[0] : g.cpu().to(ScalarType.Float32).item<float>();
             try
             {
-                var grads = w.Backward(scale);
+                var values = w.Backward(scale);
+                var parameters = ((Batch)ctx.get_data("batch")).AccumulateInto;
+                var grads = new List<Tensor>(values.Count + 1);
+                for (int i = 0; i < values.Count; i++)
+                {
+                    if (values[i] is not { } gradient) { grads.Add(null!); continue; }
+                    int n = (int)gradient.Shape.Aggregate(1L, (x, y) => x * y);
+                    if (i > 0 && parameters is not null && AccumulateInto(parameters[i - 1], gradient.Values.AsSpan(0, n)))
+                    {
+                        grads.Add(null!);
+                        continue;
+                    }
+                    var tensor = torch.empty(gradient.Shape, ScalarType.Float32);
+                    gradient.Values.AsSpan(0, n).CopyTo(CpuSpans.Of(tensor));
+                    grads.Add(tensor);
+                }
                 grads.Add(null!); // the batch argument
                 return grads;
             }

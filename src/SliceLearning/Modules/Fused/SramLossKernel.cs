@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using SliceLearning.Runtime;
 using static TorchSharp.torch;
@@ -8,26 +9,29 @@ namespace SliceLearning.Modules.Fused;
 
 /// <summary>
 /// The arithmetic of <see cref="FusedSramLoss"/> for one batch: B examples, backbone width d, m slices, expert
-/// size h, C classes. Layouts are chosen so that every inner loop runs over a contiguous row of m (or h·m,
-/// C·m) values: the expert weights are held as [d, h, m], so R_b = z_b W + b is one axpy per input
-/// feature, and the shared slice head is composed into the experts (P_b = z_b (W_i Wg^T) + b_i Wg^T + bg,
-/// held as [d, C, m]). Buffers come from the shared array pool and go back in <see cref="Release"/>.
+/// size h, C classes. Everything linear in z is one small GEMM Y = z W + bias with W [d, L] holding three column
+/// blocks: the indicator heads (Q, m columns), the experts as [h, m] (R, h·m columns: row t of an example's R
+/// is expert feature t of every slice) and the shared slice head composed into the experts (P = z (W_i Wg^T) +
+/// b_i Wg^T + bg, as [C, m]), L padded to whole vectors. So every per-example loop runs over contiguous rows of
+/// m values. Buffers come from the shared array pool and go back in <see cref="Release"/>.
 /// </summary>
 internal sealed class SramLossKernel
 {
-    private readonly int B, d, m, h, C;
+    private readonly int B, d, m, h, C, L, oR, oP;
     private readonly FusedSramLossSettings _s;
     private readonly List<float[]> _rented = new();
-    private readonly float[] z, mask, wqT, bqCopy, wt, beT, wc, bcT, wg, wp, q, r, p, pi, share, a, sig, zp, soft;
+    private readonly float[] z, mask, w, bias, wg, wp, y, pi, share, a, sig, zp, soft;
     private readonly int[] labels;
     private double _pairs;
 
     public SramLossKernel(int batch, int width, int slices, int expertSize, int classes, FusedSramLossSettings settings)
     {
         (B, d, m, h, C, _s) = (batch, width, slices, expertSize, classes, settings);
-        z = Rent(B * d); mask = Rent(B * m); wqT = Rent(d * m); bqCopy = Rent(m); wt = Rent(d * h * m); beT = Rent(h * m);
-        wc = Rent(d * C * m); bcT = Rent(C * m); wg = Rent(C * h); wp = Rent(C * h);
-        q = Rent(B * m); r = Rent(B * h * m); p = Rent(B * C * m); pi = Rent(B * C * m); share = Rent(B * C * m); a = Rent(B * m); sig = Rent(B * m);
+        (oR, oP) = (m, m + h * m);
+        int lanes = Vector<float>.Count;
+        L = (oP + C * m + lanes - 1) / lanes * lanes;
+        z = Rent(B * d); mask = Rent(B * m); w = Rent(d * L); bias = Rent(L); wg = Rent(C * h); wp = Rent(C * h);
+        y = Rent(B * L); pi = Rent(B * C * m); share = Rent(B * C * m); a = Rent(B * m); sig = Rent(B * m);
         zp = Rent(B * h); soft = Rent(B * C);
         labels = ArrayPool<int>.Shared.Rent(B);
     }
@@ -47,7 +51,7 @@ internal sealed class SramLossKernel
         ArrayPool<int>.Shared.Return(labels);
     }
 
-    private Span<float> Row(float[] array, int index, int length) => array.AsSpan(index * length, length);
+    private static Span<float> Row(float[] array, int index, int length) => array.AsSpan(index * length, length);
 
     /// <summary>The forward pass: total and the three unweighted terms.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -58,50 +62,53 @@ internal sealed class SramLossKernel
         zIn.CopyTo(z); maskIn.CopyTo(mask); wgIn.CopyTo(wg); wpIn.CopyTo(wp);
         for (int b = 0; b < B; b++)
         {
-            long y = labelsIn[b];
-            if ((ulong)y >= (ulong)C) throw new ArgumentException($"Label {y} at row {b} is outside the {C} classes.", "labels");
-            labels[b] = (int)y;
+            long label = labelsIn[b];
+            if ((ulong)label >= (ulong)C) throw new ArgumentException($"Label {label} at row {b} is outside the {C} classes.", "labels");
+            labels[b] = (int)label;
         }
-        int hm = h * m, cm = C * m;
+        int hm = h * m;
+        Array.Clear(w, 0, d * L);
+        Array.Clear(bias, 0, L);
         for (int i = 0; i < m; i++)
-        for (int j = 0; j < d; j++) wqT[j * m + i] = wq[i * d + j];
-        for (int i = 0; i < m; i++)
-        for (int j = 0; j < d; j++)
-        for (int t = 0; t < h; t++) wt[j * hm + t * m + i] = we[(i * d + j) * h + t];
-        for (int i = 0; i < m; i++)
-        for (int t = 0; t < h; t++) beT[t * m + i] = be[i * h + t];
-        // The shared head composed into the experts: Wc[j, c, :] = Σ_t Wg[c, t] W[j, t, :], bc[c, :] = bg[c] + Σ_t Wg[c, t] b[t, :].
-        Array.Clear(wc, 0, d * cm);
+        {
+            bias[i] = bq[i];
+            for (int j = 0; j < d; j++) w[j * L + i] = wq[i * d + j];
+            for (int t = 0; t < h; t++) bias[oR + t * m + i] = be[i * h + t];
+            for (int j = 0; j < d; j++)
+            {
+                var weRow = we.Slice((i * d + j) * h, h);
+                for (int t = 0; t < h; t++) w[j * L + oR + t * m + i] = weRow[t];
+            }
+        }
+        // The shared head composed into the experts: P block row j, class c = Σ_t Wg[c, t] · R block row j, feature t.
         for (int c = 0; c < C; c++)
         {
-            var bcRow = bcT.AsSpan(c * m, m);
+            var bcRow = bias.AsSpan(oP + c * m, m);
             bcRow.Fill(bg[c]);
             for (int t = 0; t < h; t++)
             {
                 float g = wg[c * h + t];
-                Axpy(g, beT.AsSpan(t * m, m), bcRow);
-                for (int j = 0; j < d; j++) Axpy(g, wt.AsSpan(j * hm + t * m, m), wc.AsSpan(j * cm + c * m, m));
+                Axpy(g, bias.AsSpan(oR + t * m, m), bcRow);
+                for (int j = 0; j < d; j++) Axpy(g, w.AsSpan(j * L + oR + t * m, m), w.AsSpan(j * L + oP + c * m, m));
             }
         }
-        // Q [B, m], R [B, h·m], P [B, C·m]: three small GEMMs from z.
-        bq.CopyTo(bqCopy);
-        GemmForward(z, B, d, wqT, bqCopy, m, q);
-        GemmForward(z, B, d, wt, beT, hm, r);
-        GemmForward(z, B, d, wc, bcT, cm, p);
+        GemmForward(z, B, d, w, bias, L, y);
+
         float[] mx = new float[m], sum = new float[m], logSum = new float[m], s = new float[m], shift = new float[m];
+        float[] inverse = new float[m], ties = new float[m], headLoss = new float[m];
         double predictionSum = 0, headSum = 0, indicatorSum = 0, pairs = 0;
         for (int b = 0; b < B; b++)
         {
             var mb = Row(mask, b, m);
-            int y = labels[b];
-            var rowQ = Row(q, b, m);
-            var rowP = Row(p, b, cm);
-            var rb = Row(r, b, hm);
+            int label = labels[b];
+            var yb = Row(y, b, L);
+            var rowQ = yb[..m];
+            var rb = yb.Slice(oR, hm);
+            var rowP = yb.Slice(oP, C * m);
             // Per slice: softmax over the classes, log max softmax (the log-confidence), the slice head's cross-entropy.
             rowP[..m].CopyTo(mx);
-            for (int c = 1; c < C; c++)
-                for (int i = 0; i < m; i++) mx[i] = MathF.Max(mx[i], rowP[c * m + i]);
-            var pib = Row(pi, b, cm);
+            for (int c = 1; c < C; c++) MaxInto(rowP.Slice(c * m, m), mx);
+            var pib = Row(pi, b, C * m);
             Array.Clear(sum);
             for (int c = 0; c < C; c++)
             {
@@ -109,33 +116,20 @@ internal sealed class SramLossKernel
                 Add(pib.Slice(c * m, m), sum);
             }
             Log(sum, logSum);
-            var shb = Row(share, b, cm);
-            for (int i = 0; i < m; i++)
-            {
-                float inverse = 1 / sum[i];
-                int ties = 0;
-                for (int c = 0; c < C; c++)
-                {
-                    pib[c * m + i] *= inverse;
-                    if (rowP[c * m + i] == mx[i]) ties++;
-                }
-                // amax's gradient is shared between equal maxima.
-                for (int c = 0; c < C; c++) shb[c * m + i] = rowP[c * m + i] == mx[i] ? 1f / ties : 0f;
-                if (mb[i] != 0) headSum += mb[i] * (mx[i] + logSum[i] - rowP[y * m + i]);
-                pairs += mb[i];
-            }
+            Reciprocal(sum, inverse);
+            for (int c = 0; c < C; c++) MultiplyInto(inverse, pib.Slice(c * m, m));
+            MaxShares(rowP, mx, C, ties, Row(share, b, C * m));
+            AddSubtract(mx, logSum, rowP.Slice(label * m, m), headLoss);          // −log softmax(p_i)[y]
+            headSum += Dot(mb, headLoss);
+            pairs += Sum(mb);
             // Attention: softmax over [0, q_i + log max softmax(p_i) + b_i] / T (q detached: experts-only).
             s[0] = 0;
-            for (int i = 1; i < m; i++) s[i] = rowQ[i] + -logSum[i] + scores[i - 1];
+            if (m > 1) AddSubtract(rowQ[1..], scores, logSum.AsSpan(1), s.AsSpan(1));
             if (_s.Temperature != 1.0) for (int i = 0; i < m; i++) s[i] = (float)(s[i] / _s.Temperature);
-            float sMax = s[0];
-            for (int i = 1; i < m; i++) sMax = MathF.Max(sMax, s[i]);
-            Array.Fill(shift, sMax);
+            Array.Fill(shift, MaxValue(s));
             var ab = Row(a, b, m);
             ExpShifted(s, shift, ab);
-            float total = 0;
-            for (int i = 0; i < m; i++) total += ab[i];
-            Scale(1 / total, ab, ab);
+            Scale(1 / Sum(ab), ab, ab);
             // z' = Σ_i a_i r_i, the prediction head, its cross-entropy.
             var zpb = Row(zp, b, h);
             for (int t = 0; t < h; t++) zpb[t] = Dot(ab, rb.Slice(t * m, m));
@@ -146,13 +140,12 @@ internal sealed class SramLossKernel
                 sb[c] = bp[c] + Dot(wp.AsSpan(c * h, h), zpb);
                 lMax = MathF.Max(lMax, sb[c]);
             }
-            float lSum = 0, logitY = sb[y];
+            float lSum = 0, logitY = sb[label];
             for (int c = 0; c < C; c++) { sb[c] = MathF.Exp(sb[c] - lMax); lSum += sb[c]; }
             for (int c = 0; c < C; c++) sb[c] /= lSum;
             predictionSum += lMax + MathF.Log(lSum) - logitY;
             indicatorSum += BinaryCrossEntropy(rowQ, mb, Row(sig, b, m));
         }
-
         _pairs = pairs;
         float prediction = (float)(predictionSum / B);
         float head = (float)(headSum / Math.Max(1.0, pairs));
@@ -162,42 +155,42 @@ internal sealed class SramLossKernel
     }
 
     /// <summary>
-    /// The gradients of <paramref name="scale"/> · total with respect to z and the nine parameter tensors, as new
-    /// tensors in the order of <see cref="FusedSramLoss"/>'s inputs (the slice scores' is null when m = 1: unused).
+    /// The gradients of <paramref name="scale"/> · total with respect to z and the nine parameter tensors, as shapes
+    /// and values (the leading elements of pooled arrays, valid until <see cref="Release"/>) in the order of
+    /// <see cref="FusedSramLoss"/>'s inputs; the slice scores' is null when m = 1 (unused, as on the general path).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public List<Tensor> Backward(float scale)
+    public List<(long[] Shape, float[] Values)?> Backward(float scale)
     {
         int hm = h * m, cm = C * m;
         float cp = (float)(scale * _s.PredictionWeight / B);
         float ch = (float)(scale * _s.SliceHeadWeight / Math.Max(1.0, _pairs));
         float ci = (float)(scale * _s.IndicatorWeight / _s.IndicatorDivisor);
         float inverseT = (float)(1 / _s.Temperature);
-        float[] dWt = Rent(d * hm), dBeT = Rent(hm), dWc = Rent(d * cm), dBcT = Rent(cm), dWqT = Rent(d * m), dBq = Rent(m);
-        float[] dWp = Rent(C * h), dBp = Rent(C), dScores = Rent(Math.Max(m - 1, 1)), dZ = Rent(B * d);
-        foreach (var array in new[] { dWt, dBeT, dWc, dBcT, dWqT, dBq, dWp, dBp, dScores }) Array.Clear(array);
-
-        float[] dRAll = Rent(B * hm), dPAll = Rent(B * cm), dQAll = Rent(B * m);
-        Array.Clear(dZ, 0, B * d);
+        float[] dW = Rent(d * L), dBias = Rent(L), dY = Rent(B * L), dZ = Rent(B * d);
+        float[] dWp = Rent(C * h), dBp = Rent(C), dScores = Rent(Math.Max(m - 1, 1));
+        foreach (var array in new[] { dW, dBias, dWp, dBp, dScores, dZ }) Array.Clear(array);
         float[] dzp = new float[h], da = new float[m], dS = new float[m];
         for (int b = 0; b < B; b++)
         {
-            int y = labels[b];
+            int label = labels[b];
             var mb = Row(mask, b, m);
             var ab = Row(a, b, m);
-            var rb = Row(r, b, hm);
+            var rb = Row(y, b, L).Slice(oR, hm);
             var pib = Row(pi, b, cm);
             var shb = Row(share, b, cm);
             var zpb = Row(zp, b, h);
             var sb = Row(soft, b, C);
-            var dR = Row(dRAll, b, hm);
-            var dP = Row(dPAll, b, cm);
-            var dQ = Row(dQAll, b, m);
+            var dyb = Row(dY, b, L);
+            var dQ = dyb[..m];
+            var dR = dyb.Slice(oR, hm);
+            var dP = dyb.Slice(oP, cm);
+            dyb[(oP + cm)..].Clear();
             // Prediction head.
             Array.Clear(dzp);
             for (int c = 0; c < C; c++)
             {
-                float g = cp * (sb[c] - (c == y ? 1f : 0f));
+                float g = cp * (sb[c] - (c == label ? 1f : 0f));
                 Axpy(g, zpb, dWp.AsSpan(c * h, h));
                 dBp[c] += g;
                 Axpy(g, wp.AsSpan(c * h, h), dzp);
@@ -213,79 +206,63 @@ internal sealed class SramLossKernel
             float weighted = Dot(ab, da);
             for (int i = 0; i < m; i++) dS[i] = ab[i] * (da[i] - weighted) * inverseT;
             dS[0] = 0;
-            for (int i = 1; i < m; i++) dScores[i - 1] += dS[i];
+            if (m > 1) Add(dS.AsSpan(1), dScores.AsSpan(0, m - 1));
             // P: the log-confidence (max minus log-sum-exp) and the slice head's cross-entropy over member pairs.
             for (int c = 0; c < C; c++)
             {
-                float target = c == y ? 1f : 0f;
-                for (int i = 0; i < m; i++)
-                {
-                    int k = c * m + i;
-                    dP[k] = dS[i] * (shb[k] - pib[k]) + ch * mb[i] * (pib[k] - target);
-                }
+                float target = c == label ? 1f : 0f;
+                var dPc = dP.Slice(c * m, m);
+                var pic = pib.Slice(c * m, m);
+                var shc = shb.Slice(c * m, m);
+                for (int i = 0; i < m; i++) dPc[i] = dS[i] * (shc[i] - pic[i]) + ch * mb[i] * (pic[i] - target);
             }
             // Q: the indicator loss only (the attention reads it detached).
-            for (int i = 0; i < m; i++) dQ[i] = ci * (sig[b * m + i] - mb[i]);
+            var sigb = Row(sig, b, m);
+            for (int i = 0; i < m; i++) dQ[i] = ci * (sigb[i] - mb[i]);
         }
-
-        // Parameters and z: the backward of the three GEMMs.
-        GemmBackward(z, B, d, wt, hm, dRAll, dWt, dBeT, dZ);
-        GemmBackward(z, B, d, wc, cm, dPAll, dWc, dBcT, dZ);
-        GemmBackward(z, B, d, wqT, m, dQAll, dWqT, dBq, dZ);
-
+        // Parameters and z: the backward of the GEMM.
+        GemmBackward(z, B, d, w, L, dY, dW, dBias, dZ);
         // The composed head back to the experts and the shared head.
-        var dWg = new float[C * h];
-        var dBg = new float[C];
+        var dWg = Rent(C * h);
+        var dBg = Rent(C);
         for (int c = 0; c < C; c++)
         {
-            var dbcRow = dBcT.AsSpan(c * m, m);
-            for (int i = 0; i < m; i++) dBg[c] += dbcRow[i];
+            var dbcRow = dBias.AsSpan(oP + c * m, m);
+            dBg[c] = Sum(dbcRow);
             for (int t = 0; t < h; t++)
             {
                 float g = wg[c * h + t];
-                float acc = Dot(dbcRow, beT.AsSpan(t * m, m));
-                Axpy(g, dbcRow, dBeT.AsSpan(t * m, m));
+                float acc = Dot(dbcRow, bias.AsSpan(oR + t * m, m));
+                Axpy(g, dbcRow, dBias.AsSpan(oR + t * m, m));
                 for (int j = 0; j < d; j++)
                 {
-                    var dwcRow = dWc.AsSpan(j * cm + c * m, m);
-                    acc += Dot(dwcRow, wt.AsSpan(j * hm + t * m, m));
-                    Axpy(g, dwcRow, dWt.AsSpan(j * hm + t * m, m));
+                    var dwcRow = dW.AsSpan(j * L + oP + c * m, m);
+                    acc += Dot(dwcRow, w.AsSpan(j * L + oR + t * m, m));
+                    Axpy(g, dwcRow, dW.AsSpan(j * L + oR + t * m, m));
                 }
                 dWg[c * h + t] = acc;
             }
         }
-
         // Back to the parameters' own layouts.
-        var gz = NewTensor(new long[] { B, d }, out var sz); dZ.AsSpan(0, B * d).CopyTo(sz);
-        var gWq = NewTensor(new long[] { m, d }, out var sWq);
+        var gWq = Rent(m * d);
+        var gWe = Rent(m * d * h);
+        var gBe = Rent(m * h);
         for (int i = 0; i < m; i++)
-        for (int j = 0; j < d; j++) sWq[i * d + j] = dWqT[j * m + i];
-        var gBq = NewTensor(new long[] { m }, out var sBq); dBq.AsSpan(0, m).CopyTo(sBq);
-        var gWe = NewTensor(new long[] { m, d, h }, out var sWe);
-        for (int i = 0; i < m; i++)
-        for (int j = 0; j < d; j++)
-        for (int t = 0; t < h; t++) sWe[(i * d + j) * h + t] = dWt[j * hm + t * m + i];
-        var gBe = NewTensor(new long[] { m, h }, out var sBe);
-        for (int i = 0; i < m; i++)
-        for (int t = 0; t < h; t++) sBe[i * h + t] = dBeT[t * m + i];
-        var gWg = NewTensor(new long[] { C, h }, out var sWg); dWg.CopyTo(sWg);
-        var gBg = NewTensor(new long[] { C }, out var sBg); dBg.CopyTo(sBg);
-        var gWp = NewTensor(new long[] { C, h }, out var sWp); dWp.AsSpan(0, C * h).CopyTo(sWp);
-        var gBp = NewTensor(new long[] { C }, out var sBp); dBp.AsSpan(0, C).CopyTo(sBp);
-        Tensor gScores = null!;
-        if (m > 1)
         {
-            gScores = NewTensor(new long[] { m - 1 }, out var sScores);
-            dScores.AsSpan(0, m - 1).CopyTo(sScores);
+            for (int j = 0; j < d; j++)
+            {
+                gWq[i * d + j] = dW[j * L + i];
+                var row = gWe.AsSpan((i * d + j) * h, h);
+                for (int t = 0; t < h; t++) row[t] = dW[j * L + oR + t * m + i];
+            }
+            for (int t = 0; t < h; t++) gBe[i * h + t] = dBias[oR + t * m + i];
         }
-
-        return new List<Tensor> { gz, gWq, gBq, gWe, gBe, gWg, gBg, gWp, gBp, gScores };
+        return new List<(long[], float[])?>
+        {
+            (new long[] { B, d }, dZ), (new long[] { m, d }, gWq), (new long[] { m }, dBias), (new long[] { m, d, h }, gWe),
+            (new long[] { m, h }, gBe), (new long[] { C, h }, dWg), (new long[] { C }, dBg), (new long[] { C, h }, dWp),
+            (new long[] { C }, dBp), m > 1 ? (new long[] { m - 1 }, dScores) : null,
+        };
     }
 
-    private static Tensor NewTensor(long[] shape, out Span<float> values)
-    {
-        var tensor = empty(shape, ScalarType.Float32);
-        values = CpuSpans.Of(tensor);
-        return tensor;
-    }
 }
