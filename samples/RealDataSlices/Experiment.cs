@@ -23,7 +23,8 @@ public sealed record RunSettings(
     double WeightDecay = 0,
     IReadOnlyList<KeyValuePair<string, string>>? SramOptions = null,
     double? Clip = null,
-    string? TrainCurvePath = null);
+    string? TrainCurvePath = null,
+    bool CosineSchedule = false);
 
 /// <summary>One trained model's test outcome.</summary>
 public sealed record RunResult(string Dataset, Protocol Protocol, string Model, int Seed, SliceReport Report, long Parameters,
@@ -75,6 +76,7 @@ public static class Experiment
             .WithOptimizer(OptimizerOptions.Adam(settings.LearningRate, settings.WeightDecay))
             .WithSeed(seed);
         if (settings.Clip is double clip) trainer = trainer.WithGradientClipping(clip);
+        if (settings.CosineSchedule) trainer = trainer.WithLearningRateSchedule(LearningRateSchedule.Cosine());
         trainer = protocol == Protocol.Fixed
             ? trainer.WithData(data.Train).WithEpochs(settings.Epochs)
             : trainer.WithData(data.Train, data.Validation).WithEpochs(settings.MaxEpochs).WithEarlyStopping(settings.Patience, ValidationMetric.OverallF1);

@@ -32,11 +32,12 @@ var limit = new Option<int?>("--limit") { Description = "Keep only the first N r
 var data = new Option<string?>("--data") { Description = "Data folder (default: $SLICELEARNING_DATA or ~/.cache/slicelearning/data)." };
 var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for results.md and runs.csv.", DefaultValueFactory = _ => new DirectoryInfo("realdata-results") };
 var trainCurve = new Option<FileInfo?>("--train-curve") { Description = "Append train and test F1 (overall, mean over the slices) every 10 epochs to this CSV: dataset,protocol,model,seed,epoch,train_f1,test_f1,train_slice_f1,test_slice_f1." };
+var lrSchedule = new Option<string>("--lr-schedule") { Description = "Learning-rate schedule of every model: 'constant' (the default) or 'cosine' (annealed from the rate towards 0 over the epochs).", DefaultValueFactory = _ => "constant" };
 var threads = new Option<int>("--threads") { Description = "libtorch CPU threads.", DefaultValueFactory = _ => 1 };
 
 var root = new RootCommand("SRAM against VANILLA on real data sets with natural slices.")
 {
-    datasets, seeds, firstSeed, protocols, epochs, maxEpochs, patience, learningRate, batchSize, weightDecay, clip, sram, models, limit, data, output, threads, trainCurve,
+    datasets, seeds, firstSeed, protocols, epochs, maxEpochs, patience, learningRate, batchSize, weightDecay, clip, sram, models, limit, data, output, threads, trainCurve, lrSchedule,
 };
 root.SetAction((parse, cancellationToken) =>
 {
@@ -56,9 +57,15 @@ root.SetAction((parse, cancellationToken) =>
         var modelList = parse.GetValue(models)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var m in modelList.Where(m => !Experiment.Models.Contains(m)))
             throw new ArgumentException($"--models: unknown model '{m}'; known: {string.Join(", ", Experiment.Models)}.");
+        bool cosine = parse.GetValue(lrSchedule)!.Trim().ToLowerInvariant() switch
+        {
+            "constant" => false,
+            "cosine" => true,
+            var other => throw new ArgumentException($"--lr-schedule takes constant or cosine; got '{other}'."),
+        };
         var settings = new RunSettings(parse.GetValue(epochs), parse.GetValue(maxEpochs), parse.GetValue(patience), parse.GetValue(learningRate),
             parse.GetValue(batchSize), parse.GetValue(weightDecay), Experiment.ParseAssignments(parse.GetValue(sram) ?? Array.Empty<string>()), parse.GetValue(clip),
-            parse.GetValue(trainCurve)?.FullName);
+            parse.GetValue(trainCurve)?.FullName, cosine);
         Experiment.ApplyOptions(new SliceAwareOptions(), settings.SramOptions);   // fail early on a bad --sram
         if (parse.GetValue(seeds) < 1 || settings.Epochs < 1 || settings.MaxEpochs < 1 || settings.Patience < 1 || settings.BatchSize < 1)
             throw new ArgumentException("--seeds, --epochs, --max-epochs, --patience and --batch-size must be at least 1.");
