@@ -14,6 +14,8 @@ namespace SliceLearning.Benchmarks;
 /// optimizer, zero-grad), the number of parameter tensors (the optimizer and zero-grad work once
 /// per tensor), and the managed tensors one step and one forward + loss create: each is one native
 /// TorchSharp call that returns a new tensor (in-place updates and the native backward pass are not counted).
+/// Last, the arithmetic floor of SRAM's expert projections at k = 256: the three matrix products of one step
+/// (forward z·W, and the gradients of W and z) as bare libtorch matmuls.
 /// </summary>
 internal static class StepProfile
 {
@@ -35,6 +37,22 @@ internal static class StepProfile
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name},{c.ParameterTensors},{tensorsPerStep},{tensorsPerForward},{step:F1},{forward:F1},{backward:F1},{optimizer:F1},{zero:F1}"));
         }
+        ExpertGemmFloor();
+    }
+
+    // SRAM k = 256 on the synthetic setting: B = 64, m = 257, d = h = 13; 3 · B·m·d·h = 8.4 M multiply-adds per step.
+    private static void ExpertGemmFloor()
+    {
+        const int b = 64, m = 257, d = 13, h = 13;
+        manual_seed(1);
+        using var z = randn(b, d);
+        using var w = randn(d, m * h);
+        using var dr = randn(b, m * h);
+        double forward = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); z.matmul(w); });
+        double weight = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); z.t().matmul(dr); });
+        double input = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); dr.matmul(w.t()); });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"expert GEMMs at k=256 as bare matmuls (us): forward {forward:F1}, weight gradient {weight:F1}, input gradient {input:F1}, total {forward + weight + input:F1}"));
     }
 
     private static long TensorsCreatedBy(Action action)
