@@ -115,6 +115,28 @@ public sealed class FusedSramLossTests
     }
 
     [Fact]
+    public void ModelLoss_BackPropagatesTwiceWithRetainGraph_LikeTheGeneralPath()
+    {
+        using var fused = NewModel(2, 2, seed: 3, null);
+        using var general = NewModel(2, 2, seed: 3, null);
+        general.UseFusedKernels = false;
+        manual_seed(4);
+        using var x = randn(Rows, 3);
+        using var y = randint(0, 2, new long[] { Rows }, dtype: ScalarType.Int64);
+        using var membership = rand(Rows, 3).lt(0.5).to(ScalarType.Float32);
+        using var scope = NewDisposeScope();
+        foreach (var model in new[] { fused, general })
+        {
+            var loss = model.Loss(x, y, membership);
+            loss.backward(retain_graph: true);
+            loss.backward();
+        }
+        var expected = general.Sram.ExpertProjections.Weight.grad!;
+        var actual = fused.Sram.ExpertProjections.Weight.grad!;
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-6), $"max difference {(actual - expected).abs().max().item<float>()}");
+    }
+
+    [Fact]
     public void SeededFit_MatchesGeneralPath()
     {
         ComputeDevice.SetCpuThreads(1);

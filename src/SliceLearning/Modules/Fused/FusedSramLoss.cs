@@ -149,10 +149,10 @@ internal static class FusedSramLoss
             var w = (SramLossKernel)ctx.get_data("workspace");
             var g = gradOutputs[0];
             float scale = g is null || g.IsInvalid ? 0f : CpuSpans.Fits(g) ? CpuSpans.Of(g)[0] : g.cpu().to(ScalarType.Float32).item<float>();
+            var parameters = ((Batch)ctx.get_data("batch")).AccumulateInto;
             try
             {
                 var values = w.Backward(scale);
-                var parameters = ((Batch)ctx.get_data("batch")).AccumulateInto;
                 var grads = new List<Tensor>(values.Count + 1);
                 for (int i = 0; i < values.Count; i++)
                 {
@@ -172,7 +172,9 @@ internal static class FusedSramLoss
             }
             finally
             {
-                w.Release();
+                // The trainer's step back-propagates once per loss: its buffers go back to the pool. Elsewhere (a loss
+                // from SliceAwareModel.Loss) a second backward with retain_graph must still find them; the GC takes them.
+                if (parameters is not null) w.Release();
             }
         }
     }

@@ -23,6 +23,7 @@ internal sealed class SramLossKernel
     private readonly float[] z, mask, w, bias, wg, wp, y, pi, share, a, sig, zp, soft;
     private readonly int[] labels;
     private double _pairs;
+    private bool _released;
 
     public SramLossKernel(int batch, int width, int slices, int expertSize, int classes, FusedSramLossSettings settings)
     {
@@ -46,6 +47,7 @@ internal sealed class SramLossKernel
     /// <summary>Returns the buffers to the pool; the kernel is unusable afterwards.</summary>
     public void Release()
     {
+        _released = true;
         foreach (var array in _rented) ArrayPool<float>.Shared.Return(array);
         _rented.Clear();
         ArrayPool<int>.Shared.Return(labels);
@@ -162,6 +164,8 @@ internal sealed class SramLossKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public List<(long[] Shape, float[] Values)?> Backward(float scale)
     {
+        if (_released)
+            throw new InvalidOperationException("The trainer's fused SRAM loss was back-propagated twice; compute the loss again for another backward pass.");
         int hm = h * m, cm = C * m;
         float cp = (float)(scale * _s.PredictionWeight / B);
         float ch = (float)(scale * _s.SliceHeadWeight / Math.Max(1.0, _pairs));
