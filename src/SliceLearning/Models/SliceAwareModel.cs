@@ -144,14 +144,41 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        // The trainer's step (the one caller) back-propagates with backward(): the fused backward may add the parameter
-        // gradients to .grad directly.
-        if (TryFusedLoss(features, labels, sliceMembership, out var z, accumulateIntoGrad: true) is { } fused)
+        if (TryFusedLoss(features, labels, sliceMembership, out var z, accumulateIntoGrad: false) is { } fused)
             return (scope.MoveToOuter(fused.Total), scope.MoveToOuter(fused.Terms));
         var terms = LossTermsCore(features, labels, sliceMembership, out _, z);
-        var values = torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
-        return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(values));
+        return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(DetachedTerms(terms)));
     }
+
+    internal override Tensor BackwardCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? z = null;
+        if (FusedSettings(features, labels, sliceMembership) is { } settings)
+        {
+            (z, bool fits) = FusedBackboneOutput(features);
+            if (fits)
+            {
+                // SRAM's gradients go straight into .grad and dL/dz into the backbone's graph, without an autograd node
+                // (whose managed machinery costs more than the head's arithmetic at small sizes); on the first step,
+                // before the gradient tensors exist, through the node.
+                if (FusedSramLoss.Step(sram, z, labels, sliceMembership, settings) is { } step)
+                {
+                    if (step.GradZ is { } gradZ) z.backward(new[] { gradZ });
+                    return scope.MoveToOuter(step.Terms);
+                }
+                var fused = FusedSramLoss.Run(sram, z, labels, sliceMembership, settings, accumulateIntoGrad: true);
+                fused.Total.backward();
+                return scope.MoveToOuter(fused.Terms);
+            }
+        }
+        var terms = LossTermsCore(features, labels, sliceMembership, out _, z);
+        terms.Total.backward();
+        return scope.MoveToOuter(DetachedTerms(terms));
+    }
+
+    private static Tensor DetachedTerms(SliceAwareLoss terms) =>
+        torch.stack(new[] { terms.Total, terms.Prediction, terms.SliceHead, terms.Indicator }).detach();
 
     internal override JsonObject DescribeOptions() => OptionsToJson(_options);
 
@@ -176,15 +203,26 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     private (Tensor Total, Tensor Terms)? TryFusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor? z, bool accumulateIntoGrad)
     {
         z = null;
+        if (FusedSettings(features, labels, sliceMembership) is not { } settings) return null;
+        (z, bool fits) = FusedBackboneOutput(features);
+        return fits ? FusedSramLoss.Run(sram, z, labels, sliceMembership, settings, accumulateIntoGrad) : null;
+    }
+
+    // The fused loss's constants when it covers this batch (options, grad mode, tensors), else null.
+    private FusedSramLossSettings? FusedSettings(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
         if (!UseFusedKernels || StepNormalization.Current is not null || !torch.is_grad_enabled()
             || !FusedSramLoss.Fits(sram, labels, sliceMembership))
             return null;
-        z = RunBackbone(backbone, features);
-        if (!CpuSpans.Fits(z) || z.dim() != 2 || z.shape[0] != features.shape[0] || z.shape[1] != BackboneWidth) return null;
-        long rows = features.shape[0];
-        var settings = new FusedSramLossSettings(_options.PredictionLossWeight, _options.SliceHeadLossWeight, _options.IndicatorLossWeight,
-            IndicatorDivisor(rows, SliceNames.Count), _options.Temperature);
-        return FusedSramLoss.Run(sram, z, labels, sliceMembership, settings, accumulateIntoGrad);
+        return new FusedSramLossSettings(_options.PredictionLossWeight, _options.SliceHeadLossWeight, _options.IndicatorLossWeight,
+            IndicatorDivisor(features.shape[0], SliceNames.Count), _options.Temperature);
+    }
+
+    // Runs the backbone; Fits tells whether its output is the contiguous float32 CPU [B, d] the fused loss reads.
+    private (Tensor Z, bool Fits) FusedBackboneOutput(Tensor features)
+    {
+        var z = RunBackbone(backbone, features);
+        return (z, CpuSpans.Fits(z) && z.dim() == 2 && z.shape[0] == features.shape[0] && z.shape[1] == BackboneWidth);
     }
 
     /// <summary>The fused training loss (total, detached terms) of a batch, or null when the fused path does not cover it.</summary>

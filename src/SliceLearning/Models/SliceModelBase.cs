@@ -138,6 +138,17 @@ public abstract class SliceModelBase : nn.Module<Tensor, Tensor>, ITrainableMode
     }
 
     /// <summary>The model's options as one JSON object (every public setting), or an empty object.</summary>
+    /// <summary>
+    /// The trainer's forward and backward pass for one batch: back-propagates the training loss into the parameters'
+    /// gradients and returns the detached terms [T] (<see cref="LossTermNames"/>, total first).
+    /// </summary>
+    internal virtual Tensor BackwardCore(Tensor features, Tensor labels, Tensor sliceMembership)
+    {
+        var (loss, terms) = LossWithTermsCore(features, labels, sliceMembership);
+        loss.backward();
+        return terms;
+    }
+
     internal abstract JsonObject DescribeOptions();
 
     /// <summary>Serialises an options object: every public property, enums by name.</summary>

@@ -34,17 +34,17 @@ internal sealed class TrainingStep
     public Tensor Run(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         _optimizer.zero_grad();
-        Tensor loss, terms;
+        Tensor terms;
         if (_model is SliceModelBase model)
         {
-            (loss, terms) = model.LossWithTermsCore(features, labels, sliceMembership);
+            terms = model.BackwardCore(features, labels, sliceMembership);
         }
         else
         {
-            loss = _model.Loss(features, labels, sliceMembership);
+            var loss = _model.Loss(features, labels, sliceMembership);
             terms = loss.detach().reshape(1);
+            loss.backward();
         }
-        loss.backward();
         if (MaxGradientNorm is double max) nn.utils.clip_grad_norm_(_parameters, max);
         _optimizer.step();
         return terms;

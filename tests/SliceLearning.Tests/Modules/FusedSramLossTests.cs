@@ -92,6 +92,49 @@ public sealed class FusedSramLossTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 2, true)]
+    [InlineData(16, 3, true)]
+    [InlineData(2, 2, false)]   // before the first step: no .grad tensors yet, so the autograd node runs
+    public void TrainerBackward_MatchesGeneralPath(int k, int classes, bool withGradients)
+    {
+        ComputeDevice.SetCpuThreads(1);
+        using var fused = NewModel(k, classes, seed: 21, null);
+        using var general = NewModel(k, classes, seed: 21, null);
+        general.UseFusedKernels = false;
+        using (no_grad()) { fused.Sram.SliceScores!.normal_(); general.Sram.SliceScores!.copy_(fused.Sram.SliceScores!); }
+        manual_seed(22);
+        using var x = randn(Rows, 3);
+        using var y = randint(0, classes, new long[] { Rows }, dtype: ScalarType.Int64);
+        using var membership = rand(Rows, k + 1).lt(0.35).to(ScalarType.Float32);
+        using (no_grad()) membership[TensorIndex.Colon, 0] = ones(Rows);
+        using var scope = NewDisposeScope();
+        if (withGradients)
+        {
+            manual_seed(23);
+            foreach (var ((_, pf), (_, pg)) in fused.named_parameters().Zip(general.named_parameters()))
+            {
+                pf.grad = randn_like(pf);
+                pg.grad = pf.grad.clone();
+            }
+        }
+
+        float[] a = fused.BackwardCore(x, y, membership).data<float>().ToArray();
+        float[] b = general.BackwardCore(x, y, membership).data<float>().ToArray();
+        for (int i = 0; i < 4; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-5 * Math.Max(1, Math.Abs(b[i])), $"term {i}: fused {a[i]} vs general {b[i]}");
+        var generalParameters = general.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in fused.named_parameters())
+        {
+            var expected = generalParameters[name].grad;
+            var actual = p.grad;
+            if (expected is null) { Assert.True(actual is null, $"{name}: the general path leaves no gradient"); continue; }
+            Assert.NotNull(actual);
+            double scale = Math.Max(1e-3, expected.abs().max().item<float>());
+            double diff = (actual - expected).abs().max().item<float>();
+            Assert.True(diff <= 2e-5 * scale + 1e-7, $"{name} (backbone included): max gradient difference {diff} (largest gradient {scale})");
+        }
+    }
+
     [Fact]
     public void VectorExpAndLog_AgreeWithMathF()
     {

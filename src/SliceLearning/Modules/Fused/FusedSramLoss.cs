@@ -98,6 +98,48 @@ internal static class FusedSramLoss
         return (total, terms);
     }
 
+    /// <summary>
+    /// The trainer's step without an autograd node, for a batch <see cref="Fits"/> accepted: the loss and its gradients in
+    /// one pass, SRAM's parameter gradients added to their <c>.grad</c>, and dL/dz returned for <c>z.backward</c> (null
+    /// when z needs none). Null, with nothing computed, when a parameter that needs a gradient has no float32 CPU
+    /// <c>.grad</c> yet (before the first step); the caller then takes <see cref="Run"/>.
+    /// </summary>
+    /// <returns>The detached terms [total, prediction, slice head, indicator] and dL/dz [B, d].</returns>
+    public static (Tensor Terms, Tensor? GradZ)? Step(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
+    {
+        var p = Parameters(sram);
+        foreach (var parameter in p)
+        {
+            if (!parameter.requires_grad) continue;
+            using var grad = parameter.grad;
+            if (grad is null || !CpuSpans.Fits(grad) || grad.numel() != parameter.numel()) return null;
+        }
+        var w = new SramLossKernel((int)z.shape[0], (int)z.shape[1], (int)mask.shape[1], (int)sram.ExpertSize, (int)sram.NumClasses, settings);
+        try
+        {
+            var (total, prediction, head, indicator) = w.Forward(CpuSpans.Of(z), CpuSpans.OfInt64(labels), CpuSpans.Of(mask),
+                CpuSpans.Of(p[0]), CpuSpans.Of(p[1]), CpuSpans.Of(p[2]), CpuSpans.Of(p[3]), CpuSpans.Of(p[4]),
+                CpuSpans.Of(p[5]), CpuSpans.Of(p[6]), CpuSpans.Of(p[7]), CpuSpans.Of(p[8]));
+            var gradients = w.Backward(1f);
+            for (int i = 1; i < gradients.Count; i++)
+                if (gradients[i] is { } g) AccumulateInto(p[i - 1], g.Values.AsSpan(0, (int)p[i - 1].numel()));
+            Tensor? gradZ = null;
+            if (z.requires_grad && gradients[0] is { } gz)
+            {
+                gradZ = torch.empty(gz.Shape, ScalarType.Float32);
+                gz.Values.AsSpan(0, (int)gradZ.numel()).CopyTo(CpuSpans.Of(gradZ));
+            }
+            var terms = torch.empty(new long[] { 4 }, ScalarType.Float32);
+            var t = CpuSpans.Of(terms);
+            (t[0], t[1], t[2], t[3]) = (total, prediction, head, indicator);
+            return (terms, gradZ);
+        }
+        finally
+        {
+            w.Release();
+        }
+    }
+
     // Order: indicator heads W, b; experts W [m, d, h], b [m, h]; shared slice head W, b; prediction head W, b; slice scores.
     private static Tensor[] Parameters(SliceResidualAttention s) => new Tensor[]
     {
