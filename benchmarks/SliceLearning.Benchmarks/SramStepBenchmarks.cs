@@ -94,6 +94,9 @@ public class SramStepBenchmarks : IDisposable
 
     internal Tensor ForwardLoss() => ((SliceModelBase)_model).LossWithTermsCore(_x, _y, _membership).Loss;
 
+    // The trainer's forward, loss and backward for the batch (the step without zero-grad and optimizer).
+    internal Tensor LossAndBackward() => ((SliceModelBase)_model).BackwardCore(_x, _y, _membership);
+
     internal int ParameterTensors => _model.Module.parameters().Count();
 
     internal void ZeroGrad() => _optimizer.zero_grad();

@@ -10,8 +10,8 @@ namespace SliceLearning.Benchmarks;
 /// A quick look at where a training step's time goes, without BenchmarkDotNet's process per case:
 /// <c>dotnet run -c Release --project benchmarks/SliceLearning.Benchmarks -- --step-profile [case ...]</c>
 /// (cases as in <see cref="SramStepBenchmarks.Cases"/>, e.g. <c>"SRAM k=2"</c>; all by default).
-/// Thread CPU time per step (median of 5 blocks) and of its parts (forward + loss, backward,
-/// optimizer, zero-grad), the number of parameter tensors (the optimizer and zero-grad work once
+/// Thread CPU time per step (median of 5 blocks) and of its parts (the model's loss alone; the trainer's
+/// loss and backward pass, which SRAM's fused path computes in one pass; optimizer; zero-grad), the number of parameter tensors (the optimizer and zero-grad work once
 /// per tensor), and the managed tensors one step and one forward + loss create: each is one native
 /// TorchSharp call that returns a new tensor (in-place updates and the native backward pass are not counted).
 /// Last, the arithmetic floor of SRAM's expert projections at k = 256: the three matrix products of one step
@@ -22,7 +22,7 @@ internal static class StepProfile
     public static void Run(IReadOnlyList<string> cases)
     {
         ComputeDevice.SetCpuThreads(1);
-        Console.WriteLine("case,parameter_tensors,tensors_per_step,tensors_per_forward_loss,step_us,forward_loss_us,backward_us,optimizer_us,zero_grad_us");
+        Console.WriteLine("case,parameter_tensors,tensors_per_step,tensors_per_forward_loss,step_us,forward_loss_us,forward_loss_backward_us,optimizer_us,zero_grad_us");
         foreach (var name in cases.Count > 0 ? cases : SramStepBenchmarks.Cases)
         {
             using var c = new SramStepBenchmarks { Case = name, Width = 13 };
@@ -31,7 +31,7 @@ internal static class StepProfile
             long tensorsPerForward = TensorsCreatedBy(() => { using var s = NewDisposeScope(); c.ForwardLoss(); });
             double step = SramStepBenchmarks.Measure(() => c.Step());
             double forward = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss(); });
-            double backward = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); c.ForwardLoss().backward(); }) - forward;
+            double backward = SramStepBenchmarks.Measure(() => { using var s = NewDisposeScope(); c.LossAndBackward(); });
             double optimizer = SramStepBenchmarks.Measure(() => c.OptimizerStep());
             double zero = SramStepBenchmarks.Measure(() => c.ZeroGrad());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -108,12 +108,26 @@ internal static class FusedSramLoss
     public static (Tensor Terms, Tensor? GradZ)? Step(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
     {
         var p = Parameters(sram);
-        foreach (var parameter in p)
+        var grads = new Tensor?[p.Length];
+        try
         {
-            if (!parameter.requires_grad) continue;
-            using var grad = parameter.grad;
-            if (grad is null || !CpuSpans.Fits(grad) || grad.numel() != parameter.numel()) return null;
+            for (int i = 0; i < p.Length; i++)
+            {
+                if (!p[i].requires_grad) continue;   // autograd would drop its gradient
+                grads[i] = p[i].grad;
+                if (grads[i] is not { } grad || !CpuSpans.Fits(grad) || grad.numel() != p[i].numel()) return null;
+            }
+            return StepInto(grads, p, z, labels, mask, settings, sram);
         }
+        finally
+        {
+            foreach (var grad in grads) grad?.Dispose();
+        }
+    }
+
+    private static (Tensor Terms, Tensor? GradZ) StepInto(Tensor?[] grads, Tensor[] p, Tensor z, Tensor labels, Tensor mask,
+        FusedSramLossSettings settings, SliceResidualAttention sram)
+    {
         var w = new SramLossKernel((int)z.shape[0], (int)z.shape[1], (int)mask.shape[1], (int)sram.ExpertSize, (int)sram.NumClasses, settings);
         try
         {
@@ -122,7 +136,7 @@ internal static class FusedSramLoss
                 CpuSpans.Of(p[5]), CpuSpans.Of(p[6]), CpuSpans.Of(p[7]), CpuSpans.Of(p[8]));
             var gradients = w.Backward(1f);
             for (int i = 1; i < gradients.Count; i++)
-                if (gradients[i] is { } g) AccumulateInto(p[i - 1], g.Values.AsSpan(0, (int)p[i - 1].numel()));
+                if (gradients[i] is { } g && grads[i - 1] is { } grad) SpanMath.Add(g.Values.AsSpan(0, (int)grad.numel()), CpuSpans.Of(grad));
             Tensor? gradZ = null;
             if (z.requires_grad && gradients[0] is { } gz)
             {
