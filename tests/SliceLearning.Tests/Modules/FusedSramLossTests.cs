@@ -25,6 +25,49 @@ public sealed class FusedSramLossTests
             o => { o.ExpertSize = 5; configure?.Invoke(o); });
     }
 
+    // A model on the fused path and its twin on the general path, same weights, with non-zero slice scores so the
+    // learned-odds term is exercised.
+    private sealed record ModelPair(SliceAwareModel Fused, SliceAwareModel General) : IDisposable
+    {
+        public void Dispose() { Fused.Dispose(); General.Dispose(); }
+    }
+
+    private sealed record Batch(Tensor X, Tensor Y, Tensor Membership) : IDisposable
+    {
+        public void Dispose() { X.Dispose(); Y.Dispose(); Membership.Dispose(); }
+    }
+
+    private static ModelPair NewPair(int k, int classes, int seed, Action<SliceAwareOptions>? configure)
+    {
+        var fused = NewModel(k, classes, seed, configure);
+        var general = NewModel(k, classes, seed, configure);
+        general.UseFusedKernels = false;
+        using (no_grad()) { fused.Sram.SliceScores!.normal_(); general.Sram.SliceScores!.copy_(fused.Sram.SliceScores!); }
+        return new ModelPair(fused, general);
+    }
+
+    // Rows × 3 features, labels and SF membership (about 35% per slice, the base column all ones).
+    private static Batch NewBatch(int k, int classes, int seed)
+    {
+        manual_seed(seed);
+        var x = randn(Rows, 3);
+        var y = randint(0, classes, new long[] { Rows }, dtype: ScalarType.Int64);
+        var membership = rand(Rows, k + 1).lt(0.35).to(ScalarType.Float32);
+        using (no_grad()) membership[TensorIndex.Colon, 0] = ones(Rows);
+        return new Batch(x, y, membership);
+    }
+
+    // The same random .grad tensors on both models' parameters.
+    private static void SetSameRandomGradients(SliceAwareModel fused, SliceAwareModel general, int seed)
+    {
+        manual_seed(seed);
+        foreach (var ((_, pf), (_, pg)) in fused.named_parameters().Zip(general.named_parameters()))
+        {
+            pf.grad = randn_like(pf);
+            pg.grad = pf.grad.clone();
+        }
+    }
+
     public static TheoryData<int, int, string> Cases => new()
     {
         { 1, 2, "" }, { 2, 2, "" }, { 16, 2, "" }, { 2, 2, "empty" }, { 16, 2, "empty" }, { 2, 3, "" }, { 16, 4, "empty" },
@@ -43,32 +86,16 @@ public sealed class FusedSramLossTests
             "mean" => o => o.IndicatorLossNormalization = IndicatorLossNormalization.MeanOverSlices,
             _ => null,
         };
-        using var fused = NewModel(k, classes, seed: 11, configure);
-        using var general = NewModel(k, classes, seed: 11, configure);
-        general.UseFusedKernels = false;
-        // Non-zero slice scores, so the learned-odds term is exercised.
-        using (no_grad()) { fused.Sram.SliceScores!.normal_(); general.Sram.SliceScores!.copy_(fused.Sram.SliceScores!); }
-        manual_seed(12);
-        using var x = randn(Rows, 3);
-        using var y = randint(0, classes, new long[] { Rows }, dtype: ScalarType.Int64);
-        using var membership = rand(Rows, k + 1).lt(0.35).to(ScalarType.Float32);
-        using (no_grad())
-        {
-            membership[TensorIndex.Colon, 0] = ones(Rows);
-            if (variant == "empty") membership[TensorIndex.Colon, k] = zeros(Rows);   // the last slice has no member in the batch
-        }
+        using var pair = NewPair(k, classes, seed: 11, configure);
+        var (fused, general) = pair;
+        using var batch = NewBatch(k, classes, seed: 12);
+        var (x, y, membership) = batch;
+        if (variant == "empty")
+            using (no_grad()) membership[TensorIndex.Colon, k] = zeros(Rows);   // the last slice has no member in the batch
 
         using var scope = NewDisposeScope();
-        if (variant == "into-grad")
-        {
-            // The trainer's path adds parameter gradients to existing .grad tensors: give both models the same ones.
-            manual_seed(13);
-            foreach (var ((_, pf), (_, pg)) in fused.named_parameters().Zip(general.named_parameters()))
-            {
-                pf.grad = randn_like(pf);
-                pg.grad = pf.grad.clone();
-            }
-        }
+        // The trainer's path adds parameter gradients to existing .grad tensors: give both models the same ones.
+        if (variant == "into-grad") SetSameRandomGradients(fused, general, seed: 13);
         var fusedLoss = fused.FusedLoss(x, y, membership, accumulateIntoGrad: variant == "into-grad");
         Assert.NotNull(fusedLoss);
         var (generalTotal, generalTerms) = general.LossWithTermsCore(x, y, membership);
@@ -87,25 +114,12 @@ public sealed class FusedSramLossTests
     public void TrainerBackward_MatchesGeneralPath(int k, int classes, bool withGradients)
     {
         ComputeDevice.SetCpuThreads(1);
-        using var fused = NewModel(k, classes, seed: 21, null);
-        using var general = NewModel(k, classes, seed: 21, null);
-        general.UseFusedKernels = false;
-        using (no_grad()) { fused.Sram.SliceScores!.normal_(); general.Sram.SliceScores!.copy_(fused.Sram.SliceScores!); }
-        manual_seed(22);
-        using var x = randn(Rows, 3);
-        using var y = randint(0, classes, new long[] { Rows }, dtype: ScalarType.Int64);
-        using var membership = rand(Rows, k + 1).lt(0.35).to(ScalarType.Float32);
-        using (no_grad()) membership[TensorIndex.Colon, 0] = ones(Rows);
+        using var pair = NewPair(k, classes, seed: 21, null);
+        var (fused, general) = pair;
+        using var batch = NewBatch(k, classes, seed: 22);
+        var (x, y, membership) = batch;
         using var scope = NewDisposeScope();
-        if (withGradients)
-        {
-            manual_seed(23);
-            foreach (var ((_, pf), (_, pg)) in fused.named_parameters().Zip(general.named_parameters()))
-            {
-                pf.grad = randn_like(pf);
-                pg.grad = pf.grad.clone();
-            }
-        }
+        if (withGradients) SetSameRandomGradients(fused, general, seed: 23);
 
         AssertSameTerms(fused.BackwardCore(x, y, membership), general.BackwardCore(x, y, membership));
         AssertSameGradients(fused, general);
