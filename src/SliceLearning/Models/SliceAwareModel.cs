@@ -128,7 +128,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override Tensor LossCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        if (TryFusedLoss(features, labels, sliceMembership, out var z, accumulateIntoGrad: false) is { } fused) return scope.MoveToOuter(fused.Total);
+        if (TryFusedLoss(features, labels, sliceMembership, out var z) is { } fused) return scope.MoveToOuter(fused.Total);
         return scope.MoveToOuter(LossTermsCore(features, labels, sliceMembership, out _, z).Total);
     }
 
@@ -144,7 +144,7 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     internal override (Tensor Loss, Tensor Terms) LossWithTermsCore(Tensor features, Tensor labels, Tensor sliceMembership)
     {
         using var scope = NewDisposeScope();
-        if (TryFusedLoss(features, labels, sliceMembership, out var z, accumulateIntoGrad: false) is { } fused)
+        if (TryFusedLoss(features, labels, sliceMembership, out var z) is { } fused)
             return (scope.MoveToOuter(fused.Total), scope.MoveToOuter(fused.Terms));
         var terms = LossTermsCore(features, labels, sliceMembership, out _, z);
         return (scope.MoveToOuter(terms.Total), scope.MoveToOuter(DetachedTerms(terms)));
@@ -160,21 +160,15 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
             if (fits)
             {
                 // SRAM's gradients go straight into .grad and dL/dz into the backbone's graph, without an autograd node
-                // (whose managed machinery costs more than the head's arithmetic at small sizes); on the first step,
-                // before the gradient tensors exist, through the node.
-                if (FusedSramLoss.Step(sram, z, labels, sliceMembership, settings) is { } step)
-                {
-                    if (step.GradZ is { } gradZ) z.backward(new[] { gradZ });
-                    return scope.MoveToOuter(step.Terms);
-                }
-                var fused = FusedSramLoss.Run(sram, z, labels, sliceMembership, settings, accumulateIntoGrad: true);
-                fused.Total.backward();
-                return scope.MoveToOuter(fused.Terms);
+                // (whose managed machinery costs more than the head's arithmetic at small sizes).
+                var (terms, gradZ) = FusedSramLoss.Step(sram, z, labels, sliceMembership, settings);
+                if (gradZ is not null) z.backward(new[] { gradZ });
+                return scope.MoveToOuter(terms);
             }
         }
-        var terms = LossTermsCore(features, labels, sliceMembership, out _, z);
-        terms.Total.backward();
-        return scope.MoveToOuter(DetachedTerms(terms));
+        var general = LossTermsCore(features, labels, sliceMembership, out _, z);
+        general.Total.backward();
+        return scope.MoveToOuter(DetachedTerms(general));
     }
 
     private static Tensor DetachedTerms(SliceAwareLoss terms) =>
@@ -200,12 +194,12 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
 
     // The fused training loss (total, detached terms) when it covers this call, else null with z set when the backbone
     // already ran (the general path then starts from it). Both leave their tensors in the caller's dispose scope.
-    private (Tensor Total, Tensor Terms)? TryFusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor? z, bool accumulateIntoGrad)
+    private (Tensor Total, Tensor Terms)? TryFusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, out Tensor? z)
     {
         z = null;
         if (FusedSettings(features, labels, sliceMembership) is not { } settings) return null;
         (z, bool fits) = FusedBackboneOutput(features);
-        return fits ? FusedSramLoss.Run(sram, z, labels, sliceMembership, settings, accumulateIntoGrad) : null;
+        return fits ? FusedSramLoss.Run(sram, z, labels, sliceMembership, settings) : null;
     }
 
     // The fused loss's constants when it covers this batch (options, grad mode, tensors), else null.
@@ -226,8 +220,8 @@ public sealed partial class SliceAwareModel : SliceModelBase, IStepNormalizedLos
     }
 
     /// <summary>The fused training loss (total, detached terms) of a batch, or null when the fused path does not cover it.</summary>
-    internal (Tensor Total, Tensor Terms)? FusedLoss(Tensor features, Tensor labels, Tensor sliceMembership, bool accumulateIntoGrad = false) =>
-        TryFusedLoss(features, labels, sliceMembership, out _, accumulateIntoGrad);
+    internal (Tensor Total, Tensor Terms)? FusedLoss(Tensor features, Tensor labels, Tensor sliceMembership) =>
+        TryFusedLoss(features, labels, sliceMembership, out _);
 
     // Averaged over the B examples; summed over the m slices (the paper's sum), averaged over them, the sum over √m, or the sum capped at three slices' weight.
     private double IndicatorDivisor(long rows, long m) => _options.IndicatorLossNormalization switch

@@ -96,7 +96,7 @@ public sealed class FusedSramLossTests
         using var scope = NewDisposeScope();
         // The trainer's path adds parameter gradients to existing .grad tensors: give both models the same ones.
         if (variant == "into-grad") SetSameRandomGradients(fused, general, seed: 13);
-        var fusedLoss = fused.FusedLoss(x, y, membership, accumulateIntoGrad: variant == "into-grad");
+        var fusedLoss = fused.FusedLoss(x, y, membership);
         Assert.NotNull(fusedLoss);
         var (generalTotal, generalTerms) = general.LossWithTermsCore(x, y, membership);
         AssertSameTerms(fusedLoss.Value.Terms, generalTerms);
@@ -110,7 +110,7 @@ public sealed class FusedSramLossTests
     [Theory]
     [InlineData(2, 2, true)]
     [InlineData(16, 3, true)]
-    [InlineData(2, 2, false)]   // before the first step: no .grad tensors yet, so the autograd node runs
+    [InlineData(2, 2, false)]   // before the first step: no .grad tensors yet, so the step sets them
     public void TrainerBackward_MatchesGeneralPath(int k, int classes, bool withGradients)
     {
         ComputeDevice.SetCpuThreads(1);

@@ -78,80 +78,65 @@ internal static class FusedSramLoss
     /// <param name="labels">Class indices [B].</param>
     /// <param name="mask">SF membership [B, m], 0/1.</param>
     /// <param name="settings">Loss weights, indicator divisor and temperature.</param>
-    /// <param name="accumulateIntoGrad">
-    /// When the caller back-propagates with <c>backward()</c> (the trainer's step), which accumulates parameter
-    /// gradients into <c>.grad</c>: the backward adds them to existing gradient tensors directly instead of
-    /// returning a new tensor per parameter for autograd to add (a tensor and an operation each). Not for
-    /// <c>torch.autograd.grad</c>, which must not touch <c>.grad</c>.
-    /// </param>
-    public static (Tensor Total, Tensor Terms) Run(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings,
-        bool accumulateIntoGrad)
+    public static (Tensor Total, Tensor Terms) Run(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
     {
         var p = Parameters(sram);
         bool backward = is_grad_enabled() && (z.requires_grad || p.Any(t => t.requires_grad));
-        var batch = new Batch(labels, mask, settings, sram.NumClasses, sram.ExpertSize, backward, new float[4], accumulateIntoGrad ? p : null);
+        var batch = new Batch(labels, mask, settings, backward, new float[4]);
         var total = SramLossFunction.apply(z, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], batch)[0];
         // The detached terms are a plain tensor (not a second output of the node, whose undefined gradient TorchSharp
         // would represent by a tensor it never releases).
-        var terms = torch.empty(new long[] { 4 }, ScalarType.Float32);
-        batch.Terms.CopyTo(CpuSpans.Of(terms));
-        return (total, terms);
+        return (total, TermsTensor(batch.Terms));
     }
 
     /// <summary>
     /// The trainer's step without an autograd node, for a batch <see cref="Fits"/> accepted: the loss and its gradients in
-    /// one pass, SRAM's parameter gradients added to their <c>.grad</c>, and dL/dz returned for <c>z.backward</c> (null
-    /// when z needs none). Null, with nothing computed, when a parameter that needs a gradient has no float32 CPU
-    /// <c>.grad</c> yet (before the first step); the caller then takes <see cref="Run"/>.
+    /// one pass, SRAM's parameter gradients accumulated into their <c>.grad</c> as autograd would (added in place, or
+    /// set when there is none yet), and dL/dz returned for <c>z.backward</c> (null when z needs none).
     /// </summary>
     /// <returns>The detached terms [total, prediction, slice head, indicator] and dL/dz [B, d].</returns>
-    public static (Tensor Terms, Tensor? GradZ)? Step(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
+    public static (Tensor Terms, Tensor? GradZ) Step(SliceResidualAttention sram, Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings)
     {
         var p = Parameters(sram);
-        var grads = new Tensor?[p.Length];
+        var w = Forward(z, labels, mask, settings, p, out var terms);
         try
         {
-            for (int i = 0; i < p.Length; i++)
-            {
-                if (!p[i].requires_grad) continue;   // autograd would drop its gradient
-                grads[i] = p[i].grad;
-                if (grads[i] is not { } grad || !CpuSpans.Fits(grad) || grad.numel() != p[i].numel()) return null;
-            }
-            return StepInto(grads, p, z, labels, mask, settings, sram);
-        }
-        finally
-        {
-            foreach (var grad in grads) grad?.Dispose();
-        }
-    }
-
-    private static (Tensor Terms, Tensor? GradZ) StepInto(Tensor?[] grads, Tensor[] p, Tensor z, Tensor labels, Tensor mask,
-        FusedSramLossSettings settings, SliceResidualAttention sram)
-    {
-        var w = new SramLossKernel((int)z.shape[0], (int)z.shape[1], (int)mask.shape[1], (int)sram.ExpertSize, (int)sram.NumClasses, settings);
-        try
-        {
-            var (total, prediction, head, indicator) = w.Forward(CpuSpans.Of(z), CpuSpans.OfInt64(labels), CpuSpans.Of(mask),
-                CpuSpans.Of(p[0]), CpuSpans.Of(p[1]), CpuSpans.Of(p[2]), CpuSpans.Of(p[3]), CpuSpans.Of(p[4]),
-                CpuSpans.Of(p[5]), CpuSpans.Of(p[6]), CpuSpans.Of(p[7]), CpuSpans.Of(p[8]));
             var gradients = w.Backward(1f);
             for (int i = 1; i < gradients.Count; i++)
-                if (gradients[i] is { } g && grads[i - 1] is { } grad) SpanMath.Add(g.Values.AsSpan(0, (int)grad.numel()), CpuSpans.Of(grad));
-            Tensor? gradZ = null;
-            if (z.requires_grad && gradients[0] is { } gz)
-            {
-                gradZ = torch.empty(gz.Shape, ScalarType.Float32);
-                gz.Values.AsSpan(0, (int)gradZ.numel()).CopyTo(CpuSpans.Of(gradZ));
-            }
-            var terms = torch.empty(new long[] { 4 }, ScalarType.Float32);
-            var t = CpuSpans.Of(terms);
-            (t[0], t[1], t[2], t[3]) = (total, prediction, head, indicator);
-            return (terms, gradZ);
+                if (gradients[i] is { } g && p[i - 1].requires_grad) AccumulateInto(p[i - 1], g);
+            var gradZ = z.requires_grad && gradients[0] is { } gz ? ToTensor(gz) : null;
+            return (TermsTensor(terms), gradZ);
         }
         finally
         {
             w.Release();
         }
+    }
+
+    // Runs the kernel's forward over z and the parameters (in Parameters' order); the kernel keeps what its backward needs.
+    private static SramLossKernel Forward(Tensor z, Tensor labels, Tensor mask, FusedSramLossSettings settings, IReadOnlyList<Tensor> p, out float[] terms)
+    {
+        var w = new SramLossKernel((int)z.shape[0], (int)z.shape[1], (int)mask.shape[1], (int)p[2].shape[2], (int)p[6].shape[0], settings);
+        var (total, prediction, head, indicator) = w.Forward(CpuSpans.Of(z), CpuSpans.OfInt64(labels), CpuSpans.Of(mask),
+            CpuSpans.Of(p[0]), CpuSpans.Of(p[1]), CpuSpans.Of(p[2]), CpuSpans.Of(p[3]), CpuSpans.Of(p[4]),
+            CpuSpans.Of(p[5]), CpuSpans.Of(p[6]), CpuSpans.Of(p[7]), CpuSpans.Of(p[8]));
+        terms = new[] { total, prediction, head, indicator };
+        return w;
+    }
+
+    private static Tensor TermsTensor(float[] terms)
+    {
+        var tensor = torch.empty(new long[] { terms.Length }, ScalarType.Float32);
+        terms.CopyTo(CpuSpans.Of(tensor));
+        return tensor;
+    }
+
+    // A kernel gradient (the leading values of a pooled array) as a new float32 CPU tensor.
+    private static Tensor ToTensor((long[] Shape, float[] Values) gradient)
+    {
+        var tensor = torch.empty(gradient.Shape, ScalarType.Float32);
+        gradient.Values.AsSpan(0, (int)tensor.numel()).CopyTo(CpuSpans.Of(tensor));
+        return tensor;
     }
 
     // Order: indicator heads W, b; experts W [m, d, h], b [m, h]; shared slice head W, b; prediction head W, b; slice scores.
@@ -161,19 +146,20 @@ internal static class FusedSramLoss
         s.SharedSliceHead.weight!, s.SharedSliceHead.bias!, s.PredictionHead.weight!, s.PredictionHead.bias!, s.SliceScores!,
     };
 
-    // Adds a parameter's gradient to its existing .grad in place (what autograd's accumulation would do); false when
-    // there is none yet (the first step) or it does not fit, and autograd accumulates a returned tensor instead.
-    private static bool AccumulateInto(Tensor parameter, ReadOnlySpan<float> gradient)
+    // Autograd's gradient accumulation: added to an existing .grad (in place when it is a float32 CPU tensor), else set.
+    private static void AccumulateInto(Tensor parameter, (long[] Shape, float[] Values) gradient)
     {
-        if (!parameter.requires_grad) return true;   // autograd would drop it
         using var grad = parameter.grad;
-        if (grad is null || !CpuSpans.Fits(grad) || grad.numel() != gradient.Length) return false;
-        SpanMath.Add(gradient, CpuSpans.Of(grad));
-        return true;
+        if (grad is null) parameter.grad = ToTensor(gradient);
+        else if (CpuSpans.Fits(grad)) SpanMath.Add(gradient.Values.AsSpan(0, (int)grad.numel()), CpuSpans.Of(grad));
+        else
+        {
+            using var addend = ToTensor(gradient);
+            grad.add_(addend, ScalarMath.One);
+        }
     }
 
-    internal sealed record Batch(Tensor Labels, Tensor Mask, FusedSramLossSettings Settings, long Classes, long ExpertSize, bool Backward, float[] Terms,
-        Tensor[]? AccumulateInto);
+    internal sealed record Batch(Tensor Labels, Tensor Mask, FusedSramLossSettings Settings, bool Backward, float[] Terms);
 
     internal sealed class SramLossFunction : autograd.MultiTensorFunction<SramLossFunction>
     {
@@ -182,56 +168,24 @@ internal static class FusedSramLoss
         public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var batch = (Batch)vars[10];
-            var z = (Tensor)vars[0];
-            var w = new SramLossKernel((int)z.shape[0], (int)z.shape[1], (int)((Tensor)vars[1]).shape[0], (int)batch.ExpertSize, (int)batch.Classes, batch.Settings);
-            var (total, prediction, head, indicator) = w.Forward(CpuSpans.Of(z), CpuSpans.OfInt64(batch.Labels), CpuSpans.Of(batch.Mask),
-                CpuSpans.Of((Tensor)vars[1]), CpuSpans.Of((Tensor)vars[2]), CpuSpans.Of((Tensor)vars[3]), CpuSpans.Of((Tensor)vars[4]),
-                CpuSpans.Of((Tensor)vars[5]), CpuSpans.Of((Tensor)vars[6]), CpuSpans.Of((Tensor)vars[7]), CpuSpans.Of((Tensor)vars[8]),
-                CpuSpans.Of((Tensor)vars[9]));
+            var w = Forward((Tensor)vars[0], batch.Labels, batch.Mask, batch.Settings, vars[1..10].Cast<Tensor>().ToArray(), out var terms);
+            terms.CopyTo(batch.Terms, 0);
             var totalTensor = torch.empty(Array.Empty<long>(), ScalarType.Float32);
-            CpuSpans.Of(totalTensor)[0] = total;
-            (batch.Terms[0], batch.Terms[1], batch.Terms[2], batch.Terms[3]) = (total, prediction, head, indicator);
-            if (batch.Backward)
-            {
-                ctx.save_data("workspace", w);
-                ctx.save_data("batch", batch);
-            }
+            CpuSpans.Of(totalTensor)[0] = terms[0];
+            if (batch.Backward) ctx.save_data("workspace", w);
             else w.Release();
             return new List<Tensor> { totalTensor };
         }
 
+        // Its buffers stay with the kernel (a second backward with retain_graph must still find them); the GC takes them.
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
         {
             var w = (SramLossKernel)ctx.get_data("workspace");
             var g = gradOutputs[0];
             float scale = g is null || g.IsInvalid ? 0f : CpuSpans.Fits(g) ? CpuSpans.Of(g)[0] : g.cpu().to(ScalarType.Float32).item<float>();
-            var parameters = ((Batch)ctx.get_data("batch")).AccumulateInto;
-            try
-            {
-                var values = w.Backward(scale);
-                var grads = new List<Tensor>(values.Count + 1);
-                for (int i = 0; i < values.Count; i++)
-                {
-                    if (values[i] is not { } gradient) { grads.Add(null!); continue; }
-                    int n = (int)gradient.Shape.Aggregate(1L, (x, y) => x * y);
-                    if (i > 0 && parameters is not null && AccumulateInto(parameters[i - 1], gradient.Values.AsSpan(0, n)))
-                    {
-                        grads.Add(null!);
-                        continue;
-                    }
-                    var tensor = torch.empty(gradient.Shape, ScalarType.Float32);
-                    gradient.Values.AsSpan(0, n).CopyTo(CpuSpans.Of(tensor));
-                    grads.Add(tensor);
-                }
-                grads.Add(null!); // the batch argument
-                return grads;
-            }
-            finally
-            {
-                // The trainer's step back-propagates once per loss: its buffers go back to the pool. Elsewhere (a loss
-                // from SliceAwareModel.Loss) a second backward with retain_graph must still find them; the GC takes them.
-                if (parameters is not null) w.Release();
-            }
+            var grads = w.Backward(scale).Select(gradient => gradient is { } value ? ToTensor(value) : null!).ToList();
+            grads.Add(null!); // the batch argument
+            return grads;
         }
     }
 }
